@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# bootstrap.sh: installs every build, test and benchmark dependency of ringtunnel from Debian.
+# Idempotent: packages already present are left alone and apt is not touched at all.
+set -euo pipefail
+
+packages=(
+  # build
+  build-essential meson ninja-build pkg-config
+  # libraries (all found by meson's dependency())
+  liburing-dev libssl-dev libwolfssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
+  nlohmann-json3-dev libcli11-dev catch2 libbenchmark-dev
+  # sanitizer and fuzzing toolchain
+  clang-14 libclang-rt-14-dev
+  # tests and benchmarks: baselines and helpers
+  socat procps iproute2 python3
+)
+
+if [[ ! -r /etc/debian_version ]] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "bootstrap.sh: this script supports Debian and Ubuntu (apt-get) only." >&2
+  echo "Install these packages (or your distribution's equivalents) by hand: ${packages[*]}" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  status=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+  [[ $status == "install ok installed" ]] || missing+=("$p")
+done
+
+if ((${#missing[@]} == 0)); then
+  echo "bootstrap.sh: all ${#packages[@]} dependencies are installed."
+  exit 0
+fi
+
+sudo=()
+if ((EUID != 0)); then
+  command -v sudo >/dev/null 2>&1 || { echo "bootstrap.sh: not root and no sudo; install as root: ${missing[*]}" >&2; exit 1; }
+  sudo=(sudo)
+fi
+
+echo "bootstrap.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+"${sudo[@]}" apt-get update -qq
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+echo "bootstrap.sh: done."
