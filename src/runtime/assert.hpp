@@ -1,0 +1,24 @@
+// SPDX-License-Identifier: MIT
+// RT_ASSERT (always on) and RT_DCHECK (debug only) for invariants, never for peer input.
+#pragma once
+
+#include <cstdio>
+#include <cstdlib>
+
+namespace ringtunnel::detail {
+[[noreturn]] inline void assert_failed(const char* expr, const char* file, int line) noexcept {
+  std::fprintf(stderr, "ringtunnel: invariant broken: %s at %s:%d\n", expr, file, line);
+  std::abort();
+}
+}  // namespace ringtunnel::detail
+
+/// An invariant whose breach would corrupt state: checked in every build.
+#define RT_ASSERT(expr) \
+  ((expr) ? static_cast<void>(0) : ::ringtunnel::detail::assert_failed(#expr, __FILE__, __LINE__))
+
+#ifdef NDEBUG
+#define RT_DCHECK(expr) static_cast<void>(0)
+#else
+/// A cheap sanity check, compiled out of release builds.
+#define RT_DCHECK(expr) RT_ASSERT(expr)
+#endif
