@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: MIT
+// Awaitable socket operations and sleep for coroutines running on a reactor.
+#pragma once
+
+#include <coroutine>
+#include <cstddef>
+#include <optional>
+#include <span>
+
+#include "net/socket_address.hpp"
+#include "runtime/cancellation.hpp"
+#include "runtime/reactor.hpp"
+#include "runtime/result.hpp"
+#include "runtime/task.hpp"
+
+namespace ringtunnel::runtime {
+
+/// How long an operation may take, and who may cancel it. A timeout ends it with ETIMEDOUT.
+struct OpOptions {
+  std::optional<Clock::duration> timeout;
+  Cancellation* cancellation = nullptr;
+};
+
+/// Shared part of every single-shot awaiter: the Operation the backend completes, the waiting
+/// coroutine, and the optional deadline/cancellation. It lives in the awaiting coroutine's frame,
+/// so nothing is allocated per operation. Must be awaited on a reactor thread.
+class IoAwaiter : protected Operation {
+ public:
+  explicit IoAwaiter(OpOptions options);
+  IoAwaiter(const IoAwaiter&) = delete;
+  IoAwaiter& operator=(const IoAwaiter&) = delete;
+
+  bool await_ready() noexcept;
+
+ protected:
+  /// Prepares the wait (deadline, cancellation hook); the subclass then submits.
+  void begin(std::coroutine_handle<> waiter);
+  Backend& backend() noexcept { return reactor_.backend(); }
+  /// The result with a timeout turned into ETIMEDOUT.
+  int final_result() const noexcept;
+
+  Reactor& reactor_;
+  int result_ = 0;
+
+ private:
+  static void completed(Operation& op, int result, uint32_t flags, uint16_t buffer_id);
+  static void deadline_passed(Timer& timer);
+  static void cancel_requested(void* self);
+
+  std::coroutine_handle<> waiter_;
+  OpOptions options_;
+  Timer deadline_;
+  bool timed_out_ = false;
+  bool notification_pending_ = false;
+};
+
+struct ConnectAwaiter : IoAwaiter {
+  ConnectAwaiter(int fd, const net::SocketAddress& address, OpOptions options)
+      : IoAwaiter(options), fd_(fd), address_(address) {}
+  void await_suspend(std::coroutine_handle<> h);
+  Result<void> await_resume() noexcept;
+
+ private:
+  int fd_;
+  net::SocketAddress address_;  // copied: the kernel reads it after submission
+};
+
+struct RecvAwaiter : IoAwaiter {
+  RecvAwaiter(int fd, std::span<std::byte> into, OpOptions options)
+      : IoAwaiter(options), fd_(fd), into_(into) {}
+  void await_suspend(std::coroutine_handle<> h);
+  Result<std::size_t> await_resume() noexcept;
+
+ private:
+  int fd_;
+  std::span<std::byte> into_;
+};
+
+struct SendAwaiter : IoAwaiter {
+  SendAwaiter(int fd, std::span<const std::byte> data, bool zero_copy, OpOptions options)
+      : IoAwaiter(options), fd_(fd), data_(data), zero_copy_(zero_copy) {}
+  void await_suspend(std::coroutine_handle<> h);
+  Result<std::size_t> await_resume() noexcept;
+
+ private:
+  int fd_;
+  std::span<const std::byte> data_;
+  bool zero_copy_;
+};
+
+struct PollAwaiter : IoAwaiter {
+  PollAwaiter(int fd, OpOptions options) : IoAwaiter(options), fd_(fd) {}
+  void await_suspend(std::coroutine_handle<> h);
+  Result<void> await_resume() noexcept;
+
+ private:
+  int fd_;
+};
+
+/// Sleep: a reactor timer, no kernel request.
+class SleepAwaiter {
+ public:
+  SleepAwaiter(Clock::duration duration, Cancellation* cancellation);
+  SleepAwaiter(const SleepAwaiter&) = delete;
+  SleepAwaiter& operator=(const SleepAwaiter&) = delete;
+  bool await_ready() const noexcept;
+  void await_suspend(std::coroutine_handle<> h);
+  Result<void> await_resume() noexcept;
+
+ private:
+  static void fired(Timer& timer);
+  static void cancel_requested(void* self);
+  Reactor& reactor_;
+  Clock::duration duration_;
+  Cancellation* cancellation_;
+  Timer timer_;
+  std::coroutine_handle<> waiter_;
+  bool cancelled_ = false;
+};
+
+/// Connects a nonblocking socket.
+inline ConnectAwaiter connect(int fd, const net::SocketAddress& address, OpOptions options = {}) {
+  return {fd, address, options};
+}
+/// One receive into caller memory; 0 means the peer closed its side.
+inline RecvAwaiter recv(int fd, std::span<std::byte> into, OpOptions options = {}) {
+  return {fd, into, options};
+}
+/// One send; the result may be short. Prefer send_all().
+inline SendAwaiter send(int fd, std::span<const std::byte> data, OpOptions options = {}) {
+  return {fd, data, false, options};
+}
+/// One zero-copy send; resumes once the kernel has released `data`.
+inline SendAwaiter send_zero_copy(int fd, std::span<const std::byte> data, OpOptions options = {}) {
+  return {fd, data, true, options};
+}
+/// Waits until `fd` is readable.
+inline PollAwaiter wait_readable(int fd, OpOptions options = {}) { return {fd, options}; }
+/// Suspends for `duration` (ECANCELED if cancelled first).
+inline SleepAwaiter sleep(Clock::duration duration, Cancellation* cancellation = nullptr) {
+  return {duration, cancellation};
+}
+
+/// Sends all of `data`, resubmitting after short sends. Uses zero-copy for chunks of at least
+/// zero_copy_threshold() bytes.
+Task<Result<void>> send_all(int fd, std::span<const std::byte> data, OpOptions options = {});
+
+/// The size from which send_all() uses zero-copy sends; 0 disables them. Per thread; set from the
+/// measured crossover (bench/runtime/send_zc_bench.cpp).
+std::size_t zero_copy_threshold() noexcept;
+void set_zero_copy_threshold(std::size_t bytes) noexcept;
+
+}  // namespace ringtunnel::runtime

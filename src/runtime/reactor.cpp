@@ -1,0 +1,188 @@
+// SPDX-License-Identifier: MIT
+// Reactor: the loop turn: ready coroutines, mailboxes, one backend wait, due timers.
+#include "runtime/reactor.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "runtime/task.hpp"
+
+namespace ringtunnel::runtime {
+
+namespace {
+thread_local Reactor* t_current = nullptr;
+thread_local unsigned t_transfer_depth = 0;
+// Transfers allowed before bouncing through the ready queue: enough to keep the cost negligible,
+// few enough that even unoptimised frames stay far from the thread's stack limit.
+constexpr unsigned kMaxInlineTransfers = 64;
+// Ready coroutines resumed per turn before the loop checks I/O again (fairness).
+constexpr std::size_t kMaxResumesPerTurn = 1024;
+}  // namespace
+
+namespace detail {
+std::coroutine_handle<> transfer_to(std::coroutine_handle<> next) noexcept {
+  if (++t_transfer_depth < kMaxInlineTransfers || t_current == nullptr) return next;
+  t_current->schedule(next);
+  return std::noop_coroutine();
+}
+
+void reset_transfer_depth() noexcept { t_transfer_depth = 0; }
+
+void Detached::promise_type::unhandled_exception() noexcept {
+  try {
+    throw;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "ringtunnel: exception escaped a spawned task: %s\n", e.what());
+  } catch (...) {
+    std::fprintf(stderr, "ringtunnel: unknown exception escaped a spawned task\n");
+  }
+  std::abort();
+}
+
+Detached run_detached(Task<void> task) { co_await std::move(task); }
+}  // namespace detail
+
+Reactor::Reactor(unsigned id, std::unique_ptr<Backend> backend, const ReactorOptions& options)
+    : id_(id), backend_(std::move(backend)) {
+  buffers_ = backend_->make_buffer_ring(0, options.buffer_count, options.buffer_size);
+  buffers_->set_refill_hook(&Reactor::on_buffers_refilled, this);
+}
+
+Reactor::~Reactor() {
+  if (t_current == this) t_current = nullptr;
+}
+
+Reactor* Reactor::current() noexcept { return t_current; }
+
+void Reactor::resume(std::coroutine_handle<> handle) {
+  detail::reset_transfer_depth();
+  ++stats_.resumed;
+  handle.resume();
+}
+
+void Reactor::run() {
+  while (!stop_requested()) run_once(std::nullopt);
+}
+
+void Reactor::run_once(std::optional<std::chrono::nanoseconds> max_wait) {
+  t_current = this;
+  run_ready();
+  drain_inboxes();
+  flush_outboxes();
+  auto budget = wait_budget();
+  if (max_wait && (!budget || *budget > *max_wait)) budget = max_wait;
+  stats_.completions += backend_->wait(budget);
+  if (!timers_.empty()) timers_.fire_due(Clock::now());
+  ++stats_.loop_iterations;
+}
+
+void Reactor::request_stop() noexcept {
+  stop_.store(true, std::memory_order_relaxed);
+  backend_->wake();
+}
+
+void Reactor::run_ready() {
+  // Only what was ready when the turn began: coroutines scheduled meanwhile wait one turn, so
+  // a coroutine that keeps rescheduling itself cannot starve I/O.
+  std::size_t n = std::min(ready_.size(), kMaxResumesPerTurn);
+  while (n-- > 0) {
+    auto handle = ready_.front();
+    ready_.pop_front();
+    resume(handle);
+  }
+}
+
+std::optional<std::chrono::nanoseconds> Reactor::wait_budget() const {
+  if (!ready_.empty() || stop_requested()) return std::chrono::nanoseconds(0);
+  for (const auto& p : peers_) {
+    if (p && !p->overflow.empty()) return std::chrono::nanoseconds(0);
+  }
+  if (timers_.empty()) return std::nullopt;
+  auto left = timers_.next_deadline() - Clock::now();
+  return std::max<std::chrono::nanoseconds>(left, std::chrono::nanoseconds(0));
+}
+
+void Reactor::wait_for_buffers(BufferWaiter& waiter) noexcept {
+  if (waiter.queued) return;
+  waiter.queued = true;
+  waiter.next = nullptr;
+  if (buffer_waiters_tail_) {
+    buffer_waiters_tail_->next = &waiter;
+  } else {
+    buffer_waiters_ = &waiter;
+  }
+  buffer_waiters_tail_ = &waiter;
+}
+
+void Reactor::cancel_buffer_wait(BufferWaiter& waiter) noexcept {
+  if (!waiter.queued) return;
+  BufferWaiter* prev = nullptr;
+  for (BufferWaiter* w = buffer_waiters_; w; prev = w, w = w->next) {
+    if (w != &waiter) continue;
+    (prev ? prev->next : buffer_waiters_) = w->next;
+    if (buffer_waiters_tail_ == w) buffer_waiters_tail_ = prev;
+    break;
+  }
+  waiter.queued = false;
+  waiter.next = nullptr;
+}
+
+void Reactor::on_buffers_refilled(void* self) {
+  // Wake every waiter: each re-arms its receive; those that find the ring empty again re-queue.
+  auto* reactor = static_cast<Reactor*>(self);
+  BufferWaiter* list = std::exchange(reactor->buffer_waiters_, nullptr);
+  reactor->buffer_waiters_tail_ = nullptr;
+  while (list) {
+    BufferWaiter* w = std::exchange(list, list->next);
+    w->queued = false;
+    w->next = nullptr;
+    w->on_refill(*w);
+  }
+}
+
+void Reactor::connect_peer(unsigned peer_id, Reactor& peer, SpscQueue<CoreMessage>& to_peer,
+                           SpscQueue<CoreMessage>& from_peer) {
+  if (peers_.size() <= peer_id) peers_.resize(peer_id + 1);
+  peers_[peer_id] = std::make_unique<Peer>();
+  peers_[peer_id]->reactor = &peer;
+  peers_[peer_id]->outbox = &to_peer;
+  peers_[peer_id]->inbox = &from_peer;
+}
+
+void Reactor::post(unsigned target, CoreMessage message) {
+  RT_ASSERT(target < peers_.size() && peers_[target] != nullptr);
+  Peer& peer = *peers_[target];
+  ++stats_.messages_sent;
+  if (!peer.overflow.empty() || !peer.outbox->try_push(message)) {
+    peer.overflow.push_back(std::move(message));
+  }
+  peer.doorbell_pending = true;
+}
+
+void Reactor::drain_inboxes() {
+  for (auto& p : peers_) {
+    if (!p) continue;
+    while (auto message = p->inbox->try_pop()) {
+      ++stats_.messages_received;
+      message->handler(*this, *message);
+    }
+  }
+}
+
+void Reactor::flush_outboxes() {
+  for (auto& p : peers_) {
+    if (!p) continue;
+    Peer& peer = *p;
+    while (!peer.overflow.empty() && peer.outbox->try_push(peer.overflow.front())) {
+      peer.overflow.pop_front();
+      peer.doorbell_pending = true;
+    }
+    if (peer.doorbell_pending) {
+      peer.doorbell_pending = false;
+      ++stats_.doorbells;
+      backend_->ring_doorbell(peer.reactor->backend());
+    }
+  }
+}
+
+}  // namespace ringtunnel::runtime
