@@ -98,7 +98,11 @@ Result<void> Engine::start(StartFn on_start) {
       if (options_.pin_threads) pin_to_cpu(i);
       auto backend = make_backend(options_.backend, options_.queue_depth, &error);
       if (backend) {
-        reactors_[i] = std::make_unique<Reactor>(i, std::move(backend), options_.reactor);
+        try {
+          reactors_[i] = std::make_unique<Reactor>(i, std::move(backend), options_.reactor);
+        } catch (const std::exception& e) {  // e.g. the buffer ring cannot be mapped or registered
+          startup->errors[i] = e.what();
+        }
       } else {
         startup->errors[i] = error;
       }
@@ -133,11 +137,13 @@ Result<void> Engine::start(StartFn on_start) {
     }
   }
   startup->abort = !ok;
+  if (ok) started_.store(true, std::memory_order_release);
   startup->wired.count_down();
   if (!ok) {
     join();
     return errno_code(ENOSYS);
   }
+  if (stop_requested_.load()) stop();
   return {};
 }
 
@@ -147,12 +153,14 @@ void Engine::thread_main(unsigned id, StartFn& on_start) {
   if (id == 0 && signal_fd_ >= 0) watch_signals(reactor);
   if (on_start) on_start(reactor);
   reactor.run();
+  if (signal_watch_running_) signal_watch_cancel_.cancel();
+  reactor.drain();
 }
 
 void Engine::stop() noexcept {
-  for (auto& r : reactors_) {
-    if (r) r->request_stop();
-  }
+  stop_requested_.store(true);
+  if (!started_.load(std::memory_order_acquire)) return;  // start() stops them once they are up
+  for (auto& r : reactors_) r->request_stop();
 }
 
 void Engine::join() {
@@ -173,10 +181,12 @@ void Engine::deliver_signal(Reactor& target, CoreMessage& message) {
 }
 
 void Engine::watch_signals(Reactor& reactor) {
+  signal_watch_running_ = true;
   spawn([](Engine& engine, Reactor& home) -> Task<void> {
     while (!home.stop_requested()) {
-      auto ready = co_await wait_readable(engine.signal_fd_);
-      if (!ready) co_return;
+      auto ready = co_await wait_readable(engine.signal_fd_,
+                                          {.cancellation = &engine.signal_watch_cancel_});
+      if (!ready) break;
       signalfd_siginfo info{};
       while (read(engine.signal_fd_, &info, sizeof info) == sizeof info) {
         for (unsigned i = 0; i < engine.size(); ++i) {
@@ -192,6 +202,7 @@ void Engine::watch_signals(Reactor& reactor) {
         }
       }
     }
+    engine.signal_watch_running_ = false;
   }(*this, reactor));
 }
 

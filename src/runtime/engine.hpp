@@ -2,6 +2,7 @@
 // Engine: N reactor threads, one per core, pinned, wired to each other with SPSC mailboxes.
 #pragma once
 
+#include <atomic>
 #include <functional>
 #include <memory>
 #include <string>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "runtime/backend.hpp"
+#include "runtime/cancellation.hpp"
 #include "runtime/reactor.hpp"
 #include "runtime/result.hpp"
 
@@ -41,7 +43,8 @@ class Engine {
   /// Chooses the backend (see backend_reason()), starts the threads and waits until every
   /// reactor is set up. Fails (and starts nothing) if any reactor cannot be created.
   Result<void> start(StartFn on_start);
-  /// Asks every reactor to leave its loop. Safe from any thread and from signal callbacks.
+  /// Asks every reactor to leave its loop. Safe from any thread and from signal callbacks, also
+  /// before or while start() runs (the reactors then stop as soon as they are up).
   void stop() noexcept;
   /// Waits for the reactor threads to finish.
   void join();
@@ -68,6 +71,10 @@ class Engine {
   std::vector<std::thread> threads_;
   SignalFn signal_handler_;
   int signal_fd_ = -1;
+  Cancellation signal_watch_cancel_;  // reactor 0 only
+  bool signal_watch_running_ = false;  // reactor 0 only
+  std::atomic<bool> started_{false};   // reactors_ is complete and safe to read from any thread
+  std::atomic<bool> stop_requested_{false};
 };
 
 /// Online CPUs, at least 1.

@@ -76,6 +76,14 @@ void Reactor::run_once(std::optional<std::chrono::nanoseconds> max_wait) {
   ++stats_.loop_iterations;
 }
 
+void Reactor::drain(unsigned max_turns) {
+  for (unsigned turn = 0; turn < max_turns; ++turn) {
+    const auto before = stats_.completions;
+    run_once(std::chrono::milliseconds(1));
+    if (stats_.completions == before && turn > 0 && ready_.empty()) break;
+  }
+}
+
 void Reactor::request_stop() noexcept {
   stop_.store(true, std::memory_order_relaxed);
   backend_->wake();

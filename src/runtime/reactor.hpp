@@ -68,6 +68,9 @@ class Reactor {
   void run();
   /// Runs one turn of the loop, blocking at most `max_wait` (for tests and embedders).
   void run_once(std::optional<std::chrono::nanoseconds> max_wait);
+  /// After the loop has ended: runs turns (at most `max_turns`, 1 ms each) until one delivers no
+  /// completion, so cancels issued while stopping land and the state they free is freed.
+  void drain(unsigned max_turns = 100);
   /// Ends run() after the current turn. Safe from any thread.
   void request_stop() noexcept;
   bool stop_requested() const noexcept { return stop_.load(std::memory_order_relaxed); }

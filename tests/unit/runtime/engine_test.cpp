@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: MIT
+// Engine: cross-core messages under load, a socket handed to another core, signals as events.
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <catch2/catch.hpp>
+#include <csignal>
+#include <string>
+#include <vector>
+
+#include "net/socket.hpp"
+#include "reactor_fixture.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/acceptor.hpp"
+#include "runtime/io.hpp"
+
+using namespace ringtunnel;
+using namespace std::chrono_literals;
+using runtime::CoreMessage;
+using runtime::Reactor;
+using runtime::Task;
+
+namespace {
+runtime::EngineOptions engine_options(runtime::BackendChoice backend, unsigned threads) {
+  runtime::EngineOptions o;
+  o.threads = threads;
+  o.backend = backend;
+  o.mailbox_capacity = 64;  // small, so the overflow path is exercised too
+  return o;
+}
+
+// Stops the engine from a watchdog thread if a test hangs, so the failure is reported.
+struct Watchdog {
+  runtime::Engine& engine;
+  std::atomic<bool> done{false};
+  std::atomic<bool> fired{false};
+  std::thread thread;
+  Watchdog(runtime::Engine& e, std::chrono::seconds limit) : engine(e) {
+    thread = std::thread([this, limit] {
+      auto deadline = std::chrono::steady_clock::now() + limit;
+      while (!done && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+      if (!done) {
+        fired = true;
+        engine.stop();
+      }
+    });
+  }
+  ~Watchdog() {
+    done = true;
+    thread.join();
+  }
+};
+
+constexpr unsigned kThreads = 3;
+constexpr uint64_t kPerPair = 50'000;
+
+struct Traffic {
+  runtime::Engine* engine = nullptr;
+  // next_expected[to][from]: touched only by reactor `to`.
+  std::array<std::array<uint64_t, kThreads>, kThreads> next_expected{};
+  std::array<bool, kThreads> in_order{true, true, true};
+  std::atomic<unsigned> finished{0};
+};
+
+void on_message(Reactor& self, CoreMessage& m) {
+  auto* t = static_cast<Traffic*>(m.context);
+  const unsigned from = static_cast<unsigned>(m.arg >> 32);
+  const uint64_t seq = m.arg & 0xffffffffu;
+  auto& expected = t->next_expected[self.id()][from];
+  if (seq != expected) t->in_order[self.id()] = false;
+  ++expected;
+  uint64_t total = 0;
+  for (uint64_t n : t->next_expected[self.id()]) total += n;
+  if (total == kPerPair * (kThreads - 1) && ++t->finished == kThreads) t->engine->stop();
+}
+}  // namespace
+
+TEST_CASE("reactors exchange messages under load, in order per sender, none lost", "[engine]") {
+  auto backend = testing::each_backend();
+  INFO(testing::name_of(backend));
+  runtime::Engine engine(engine_options(backend, kThreads));
+  Traffic traffic;
+  traffic.engine = &engine;
+  Watchdog watchdog(engine, 60s);
+  auto started = engine.start([&traffic](Reactor& r) {
+    for (uint64_t seq = 0; seq < kPerPair; ++seq) {
+      for (unsigned to = 0; to < kThreads; ++to) {
+        if (to == r.id()) continue;
+        CoreMessage m;
+        m.handler = &on_message;
+        m.arg = (uint64_t{r.id()} << 32) | seq;
+        m.context = &traffic;
+        r.post(to, std::move(m));
+      }
+    }
+  });
+  REQUIRE(started.ok());
+  engine.join();
+  CHECK_FALSE(watchdog.fired);
+  for (unsigned to = 0; to < kThreads; ++to) {
+    CHECK(traffic.in_order[to]);
+    for (unsigned from = 0; from < kThreads; ++from) {
+      CHECK(traffic.next_expected[to][from] == (to == from ? 0 : kPerPair));
+    }
+  }
+}
+
+namespace {
+// Core 1 receives the socket and the bytes core 0 already read, and answers on that socket.
+void finish_on_other_core(Reactor& self, CoreMessage& m) {
+  runtime::spawn([](Reactor& r, net::UniqueFd fd, std::vector<std::byte> head) -> Task<void> {
+    std::string reply(reinterpret_cast<const char*>(head.data()), head.size());
+    reply += "@" + std::to_string(r.id());
+    auto sent = co_await runtime::send_all(fd.get(), std::as_bytes(std::span(reply)));
+    (void)sent;
+    shutdown(fd.get(), SHUT_WR);
+  }(self, std::move(m.fd), std::move(m.bytes)));
+}
+}  // namespace
+
+TEST_CASE("a connection and its first bytes move to another core", "[engine]") {
+  auto backend = testing::each_backend();
+  INFO(testing::name_of(backend));
+  auto listener = net::listen_tcp(*net::SocketAddress::parse("127.0.0.1:0"), net::ReusePort::no);
+  REQUIRE(listener.ok());
+  const auto address = *net::local_address(listener->get());
+  runtime::Engine engine(engine_options(backend, 2));
+  Watchdog watchdog(engine, 30s);
+  const int listen_fd = listener->get();
+  auto started = engine.start([listen_fd](Reactor& r) {
+    if (r.id() != 0) return;
+    runtime::spawn([](Reactor& home, int fd) -> Task<void> {
+      runtime::Acceptor acceptor(fd);
+      auto conn = co_await acceptor.accept();
+      REQUIRE(conn.ok());
+      std::array<std::byte, 64> head{};
+      auto n = co_await runtime::recv(conn->get(), head, {.timeout = 5s});
+      REQUIRE(n.ok());
+      CoreMessage m;
+      m.handler = &finish_on_other_core;
+      m.fd = std::move(*conn);
+      m.bytes.assign(head.begin(), head.begin() + static_cast<std::ptrdiff_t>(*n));
+      home.post(1, std::move(m));
+    }(r, listen_fd));
+  });
+  REQUIRE(started.ok());
+  auto client = net::connect_tcp_blocking(address);
+  REQUIRE(client.ok());
+  const std::string hello = "hello from the client";
+  REQUIRE(::send(client->get(), hello.data(), hello.size(), 0) == static_cast<ssize_t>(hello.size()));
+  std::string answer;
+  char buf[256];
+  for (ssize_t n; (n = ::recv(client->get(), buf, sizeof buf, 0)) > 0;) answer.append(buf, static_cast<std::size_t>(n));
+  engine.stop();
+  engine.join();
+  CHECK(answer == hello + "@1");
+}
+
+TEST_CASE("SIGHUP reaches every reactor as an event", "[engine]") {
+  auto backend = testing::each_backend();
+  INFO(testing::name_of(backend));
+  runtime::Engine engine(engine_options(backend, 2));
+  Watchdog watchdog(engine, 30s);
+  std::array<std::atomic<int>, 2> seen{};
+  std::atomic<int> total{0};
+  engine.set_signal_handler([&](Reactor& r, int signo) {
+    if (signo == SIGHUP) ++seen[r.id()];
+    if (++total == 2) engine.stop();
+  });
+  std::atomic<int> running{0};
+  REQUIRE(engine.start([&running](Reactor&) { ++running; }).ok());
+  for (int i = 0; i < 500 && running < 2; ++i) std::this_thread::sleep_for(2ms);
+  REQUIRE(kill(getpid(), SIGHUP) == 0);
+  engine.join();
+  CHECK_FALSE(watchdog.fired);
+  CHECK(seen[0] == 1);
+  CHECK(seen[1] == 1);
+}
