@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# run_all.sh BUILD_DIR BENCH...: what `ninja -C BUILD_DIR bench` runs. The micro benches first
+# (console table + JSON), then the end-to-end comparison (one markdown table + JSON), all
+# results under BUILD_DIR/bench-results/. Pass RINGTUNNEL_BENCH_QUICK=1 for the quick e2e run.
+set -euo pipefail
+build=$1
+shift
+here=$(cd "$(dirname "$0")" && pwd)
+out=$build/bench-results
+mkdir -p "$out"
+
+buildtype=$(/usr/bin/python3 - "$build" <<'PY'
+import json, subprocess, sys
+opts = json.loads(subprocess.check_output(["meson", "introspect", sys.argv[1], "--buildoptions"]))
+print(next((o["value"] for o in opts if o["name"] == "buildtype"), "unknown"))
+PY
+)
+if [[ $buildtype != release ]]; then
+  echo "NOTE: this is a '$buildtype' build; quote numbers only from --buildtype=release -Db_ndebug=true."
+fi
+
+echo "== micro benchmarks (Google Benchmark)"
+for bench in "$@"; do
+  name=$(basename "$bench")
+  "$bench" --benchmark_out="$out/$name.json" --benchmark_out_format=json
+done
+
+echo
+echo "== end-to-end: relay vs direct TCP vs socat (interleaved, same run)"
+quick=()
+[[ ${RINGTUNNEL_BENCH_QUICK:-0} == 1 ]] && quick=(--quick)
+/usr/bin/python3 "$here/e2e/run.py" --build-dir "$build" --out "$out" "${quick[@]}"
