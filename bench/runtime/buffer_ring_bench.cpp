@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 // Provided-buffer receive bench: a Receiver draining a loopback TCP stream, on each backend.
 #include <benchmark/benchmark.h>
+#include <pthread.h>
+#include <sched.h>
 #include <sys/socket.h>
 
 #include <atomic>
@@ -25,10 +27,32 @@ namespace {
 
 constexpr std::size_t kChunk = 16 * 1024;  // what the peer writes per send()
 
-/// A peer thread that writes kChunk-sized sends into `fd` until told to stop.
+/// Pins the calling thread to the index-th CPU it may run on; returns its previous CPU set.
+cpu_set_t pin_to_allowed_cpu(unsigned index) {
+  cpu_set_t before;
+  CPU_ZERO(&before);
+  pthread_getaffinity_np(pthread_self(), sizeof before, &before);
+  const int total = CPU_COUNT(&before);
+  for (int cpu = 0, seen = 0; cpu < CPU_SETSIZE && total > 0; ++cpu) {
+    if (!CPU_ISSET(cpu, &before) || seen++ != static_cast<int>(index % total)) continue;
+    cpu_set_t one;
+    CPU_ZERO(&one);
+    CPU_SET(cpu, &one);
+    pthread_setaffinity_np(pthread_self(), sizeof one, &one);
+    break;
+  }
+  return before;
+}
+
+/// A peer thread, on another CPU than the reactor, that writes kChunk-sized sends into `fd`
+/// until told to stop.
 class Writer {
  public:
-  explicit Writer(int fd) : fd_(fd), thread_([this] { loop(); }) {}
+  explicit Writer(int fd)
+      : fd_(fd), thread_([this] {
+          pin_to_allowed_cpu(1);
+          loop();
+        }) {}
   ~Writer() {
     stop_ = true;
     shutdown(fd_, SHUT_RDWR);  // wakes a send() blocked on a full socket
@@ -89,11 +113,15 @@ void BM_ProvidedBufferReceive(benchmark::State& state, runtime::BackendChoice ch
     return;
   }
   ReceiveTotals totals;
+  // Fixed placement (reactor on one CPU, peer on another): left to the scheduler it changes from
+  // run to run, and so does the result.
+  const cpu_set_t before = pin_to_allowed_cpu(0);
   {
     Writer writer(pair->second.get());
     runtime::spawn(receive_loop(state, pair->first.get(), totals));
     while (!totals.done) reactor.run_once(std::chrono::milliseconds(10));
   }
+  pthread_setaffinity_np(pthread_self(), sizeof before, &before);
   // Let the Receiver's cancelled multishot complete before the reactor goes away.
   for (int i = 0; i < 5; ++i) reactor.run_once(std::chrono::milliseconds(1));
   if (!totals.error.empty()) {

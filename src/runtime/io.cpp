@@ -12,8 +12,10 @@ Reactor& current_reactor() {
   RT_ASSERT(r != nullptr);  // socket operations must be awaited on a reactor thread
   return *r;
 }
-// Loopback delivery copies zero-copy pages anyway, so zero-copy only pays across a real NIC;
-// the default keeps it off until a caller sets the measured threshold (see docs/threading.md).
+// Zero-copy sends pay a second completion (the kernel's notification that the pages are free);
+// bench/runtime/send_zc_bench.cpp measured that waiting for it costs more than the copy saves
+// when the receiver runs on another CPU (up to 64 KiB), and wins from 32 KiB only when it shares
+// the sender's CPU. Off by default; callers who know their placement set a threshold.
 thread_local std::size_t t_zero_copy_threshold = 0;
 }  // namespace
 
@@ -48,6 +50,7 @@ void IoAwaiter::completed(Operation& op, int result, uint32_t flags, uint16_t /*
   // A zero-copy send completes twice: first its byte count (with kMore), then the notification.
   if (!(flags & kNotification)) self.result_ = result;
   if (flags & kMore) return;
+  if (self.resubmit_ && self.result_ > 0 && !self.timed_out_ && self.resubmit_(self)) return;
   self.reactor_.timers().remove(self.deadline_);
   if (self.options_.cancellation) self.options_.cancellation->detach(&self);
   self.reactor_.resume(self.waiter_);
@@ -154,16 +157,39 @@ void SleepAwaiter::cancel_requested(void* self) {
   sleeper->reactor_.schedule(sleeper->waiter_);
 }
 
-Task<Result<void>> send_all(int fd, std::span<const std::byte> data, OpOptions options) {
+SendAllAwaiter::SendAllAwaiter(int fd, std::span<const std::byte> data, OpOptions options)
+    : IoAwaiter(options), fd_(fd), data_(data) {
   const std::size_t zc_from = zero_copy_threshold();
-  while (!data.empty()) {
-    const bool zc = zc_from != 0 && data.size() >= zc_from;
-    auto sent = co_await SendAwaiter(fd, data, zc, options);
-    if (!sent) co_return sent.error();
-    if (*sent == 0) co_return errno_code(EPIPE);
-    data = data.subspan(*sent);
+  zero_copy_ = zc_from != 0 && data.size() >= zc_from;
+  resubmit_ = &SendAllAwaiter::send_rest;
+}
+
+void SendAllAwaiter::submit() {
+  if (zero_copy_) {
+    backend().submit_send_zc(*this, fd_, data_);
+  } else {
+    backend().submit_send(*this, fd_, data_);
   }
-  co_return Result<void>{};
+}
+
+void SendAllAwaiter::await_suspend(std::coroutine_handle<> h) {
+  begin(h);
+  submit();
+}
+
+bool SendAllAwaiter::send_rest(IoAwaiter& base) {
+  auto& self = static_cast<SendAllAwaiter&>(base);
+  self.data_ = self.data_.subspan(static_cast<std::size_t>(self.result_));
+  if (self.data_.empty()) return false;
+  self.submit();
+  return true;
+}
+
+Result<void> SendAllAwaiter::await_resume() noexcept {
+  if (data_.empty()) return {};
+  int r = final_result();
+  if (r < 0) return errno_code(-r);
+  return errno_code(EPIPE);  // the kernel took 0 bytes: the connection cannot carry more
 }
 
 }  // namespace ringtunnel::runtime

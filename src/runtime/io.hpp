@@ -41,6 +41,9 @@ class IoAwaiter : protected Operation {
 
   Reactor& reactor_;
   int result_ = 0;
+  /// Optional: called on each final completion; returning true means the subclass submitted the
+  /// operation again (e.g. the rest of a short send) and the waiter must not be resumed yet.
+  bool (*resubmit_)(IoAwaiter& self) = nullptr;
 
  private:
   static void completed(Operation& op, int result, uint32_t flags, uint16_t buffer_id);
@@ -97,6 +100,23 @@ struct PollAwaiter : IoAwaiter {
   int fd_;
 };
 
+/// Sends a whole span, resubmitting after short sends from the completion itself, so a send of
+/// any size costs no allocation and one resume. Zero-copy for spans of at least
+/// zero_copy_threshold() bytes.
+struct SendAllAwaiter : IoAwaiter {
+  SendAllAwaiter(int fd, std::span<const std::byte> data, OpOptions options);
+  bool await_ready() noexcept { return data_.empty() || IoAwaiter::await_ready(); }
+  void await_suspend(std::coroutine_handle<> h);
+  Result<void> await_resume() noexcept;
+
+ private:
+  static bool send_rest(IoAwaiter& self);
+  void submit();
+  int fd_;
+  std::span<const std::byte> data_;
+  bool zero_copy_;
+};
+
 /// Sleep: a reactor timer, no kernel request.
 class SleepAwaiter {
  public:
@@ -141,12 +161,13 @@ inline SleepAwaiter sleep(Clock::duration duration, Cancellation* cancellation =
   return {duration, cancellation};
 }
 
-/// Sends all of `data`, resubmitting after short sends. Uses zero-copy for chunks of at least
-/// zero_copy_threshold() bytes.
-Task<Result<void>> send_all(int fd, std::span<const std::byte> data, OpOptions options = {});
+/// Sends all of `data` (see SendAllAwaiter); EPIPE/ECONNRESET when the peer has gone.
+inline SendAllAwaiter send_all(int fd, std::span<const std::byte> data, OpOptions options = {}) {
+  return {fd, data, options};
+}
 
-/// The size from which send_all() uses zero-copy sends; 0 disables them. Per thread; set from the
-/// measured crossover (bench/runtime/send_zc_bench.cpp).
+/// The size from which send_all() uses zero-copy sends; 0 (the default) disables them. Per
+/// thread. See bench/runtime/send_zc_bench.cpp for the measured crossover on a host.
 std::size_t zero_copy_threshold() noexcept;
 void set_zero_copy_threshold(std::size_t bytes) noexcept;
 

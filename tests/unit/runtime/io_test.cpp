@@ -66,13 +66,22 @@ TEST_CASE("connect, accept, send and receive through the runtime", "[io]") {
     REQUIRE(client.ok());
     auto server = co_await acceptor.accept();
     REQUIRE(server.ok());
-    std::string payload(300'000, 'x');
+    // A tiny send buffer forces short sends, so send_all must resubmit the rest many times.
+    const int small = 4096;
+    REQUIRE(setsockopt(client->get(), SOL_SOCKET, SO_SNDBUF, &small, sizeof small) == 0);
+    std::string payload(1'000'000, 'x');
     for (std::size_t i = 0; i < payload.size(); ++i) payload[i] = static_cast<char>('a' + i % 26);
-    auto reader = read_all(server->get());
+    // The reader runs concurrently: the payload is far larger than the socket buffers.
+    std::string got;
+    bool read_done = false;
+    runtime::spawn([](int fd, std::string& out, bool& done) -> Task<void> {
+      out = co_await read_all(fd);
+      done = true;
+    }(server->get(), got, read_done));
     auto sent = co_await runtime::send_all(client->get(), as_bytes(payload));
     REQUIRE(sent.ok());
     shutdown(client->get(), SHUT_WR);
-    auto got = co_await std::move(reader);
+    while (!read_done) (void)co_await runtime::sleep(1ms);
     CHECK(got == payload);
     co_return got.substr(0, 5);
   };
