@@ -75,9 +75,9 @@ Result<void> Engine::start(StartFn on_start) {
   // Decide the backend once, so every reactor runs the same kind (doorbells need that).
   std::string why;
   auto probe = make_backend(options_.backend, 8, &why);
+  reason_ = why;
   if (!probe) return errno_code(ENOSYS);
   kind_ = probe->kind();
-  reason_ = why;
   probe.reset();
   options_.backend = kind_ == BackendKind::io_uring ? BackendChoice::io_uring : BackendChoice::epoll;
 

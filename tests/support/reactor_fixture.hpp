@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <optional>
 #include <string>
@@ -14,8 +15,12 @@
 
 namespace ringtunnel::testing {
 
-/// Both backends, for GENERATE(): every runtime test runs once on each.
+/// The backend(s) a runtime test runs on: the one named by RINGTUNNEL_TEST_BACKEND (meson runs
+/// the suite once per backend that way), or both, one after the other, when it is unset.
 inline runtime::BackendChoice each_backend() {
+  const char* only = std::getenv("RINGTUNNEL_TEST_BACKEND");
+  if (only && std::string(only) == "io_uring") return runtime::BackendChoice::io_uring;
+  if (only && std::string(only) == "epoll") return runtime::BackendChoice::epoll;
   return GENERATE(runtime::BackendChoice::io_uring, runtime::BackendChoice::epoll);
 }
 
