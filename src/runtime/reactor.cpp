@@ -77,11 +77,14 @@ void Reactor::run_once(std::optional<std::chrono::nanoseconds> max_wait) {
 }
 
 void Reactor::drain(unsigned max_turns) {
+  // Each turn waits up to 1 ms for completions; quiet for a whole turn means nothing is left.
+  draining_ = true;
   for (unsigned turn = 0; turn < max_turns; ++turn) {
     const auto before = stats_.completions;
     run_once(std::chrono::milliseconds(1));
     if (stats_.completions == before && turn > 0 && ready_.empty()) break;
   }
+  draining_ = false;
 }
 
 void Reactor::request_stop() noexcept {
@@ -101,7 +104,7 @@ void Reactor::run_ready() {
 }
 
 std::optional<std::chrono::nanoseconds> Reactor::wait_budget() const {
-  if (!ready_.empty() || stop_requested()) return std::chrono::nanoseconds(0);
+  if (!ready_.empty() || (stop_requested() && !draining_)) return std::chrono::nanoseconds(0);
   for (const auto& p : peers_) {
     if (p && !p->overflow.empty()) return std::chrono::nanoseconds(0);
   }

@@ -111,6 +111,7 @@ class Reactor {
   BufferWaiter* buffer_waiters_ = nullptr;
   BufferWaiter* buffer_waiters_tail_ = nullptr;
   std::atomic<bool> stop_{false};
+  bool draining_ = false;  // drain(): turns really wait, although stop was requested
   ReactorStats stats_;
 };
 
