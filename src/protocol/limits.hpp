@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: MIT
+// The numeric limits and defaults of docs/protocol.md (§1, §2, §3, §4), in one place.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+
+namespace ringtunnel::protocol {
+
+/// The only protocol version this codec speaks (ClientHello min/max, ServerHello version).
+inline constexpr uint8_t kProtocolVersion = 1;
+
+// ---- §1 handshake -------------------------------------------------------------------------
+
+/// Size of the `u16 length` prefix of a plaintext handshake message.
+inline constexpr std::size_t kHandshakeLengthSize = 2;
+/// Largest plaintext handshake message body (ClientHello, ServerHello); larger:
+/// handshake_malformed.
+inline constexpr std::size_t kMaxHandshakeMessage = 1024;
+/// A server closes a connection that has not finished the handshake by then (handshake_timeout).
+inline constexpr std::chrono::seconds kHandshakeTimeout{10};
+/// Bounds of ClientHello.aead_count.
+inline constexpr std::size_t kMinAeadCount = 1;
+inline constexpr std::size_t kMaxAeadCount = 8;
+/// Longest ClientAuth.client_name, in bytes.
+inline constexpr std::size_t kMaxClientName = 64;
+/// Longest `str8` of any kind (its length is a u8).
+inline constexpr std::size_t kMaxStr8 = 255;
+
+// ---- §2 records ---------------------------------------------------------------------------
+
+/// AEAD tag appended to every record's ciphertext.
+inline constexpr std::size_t kTagSize = 16;
+/// Largest record plaintext: one maximal frame payload plus room for frame headers.
+inline constexpr std::size_t kMaxRecordPlaintext = 65536 + 1024;
+/// Largest record `length` (ciphertext with tag): 66 576. Larger: frame_too_large.
+inline constexpr std::size_t kMaxRecordCiphertext = kMaxRecordPlaintext + kTagSize;
+/// Smallest record `length`: a tag and at least one plaintext byte. Smaller: protocol_error.
+inline constexpr std::size_t kMinRecordCiphertext = kTagSize + 1;
+
+// ---- §3 frames ----------------------------------------------------------------------------
+
+/// Largest frame payload a receiver accepts (the default and ceiling of `max_frame`).
+inline constexpr std::size_t kMaxFramePayload = 65536;
+/// Largest credit a stream window may reach: 2^31 - 1.
+inline constexpr uint32_t kMaxWindow = 0x7fff'ffffU;
+/// Default initial per-stream credit (AuthResult.initial_window).
+inline constexpr uint32_t kDefaultWindow = 262144;
+/// A sender sends KEY_UPDATE before this many records on one key...
+inline constexpr uint64_t kKeyUpdateRecords = uint64_t{1} << 24;
+/// ...or before this long on one key, whichever comes first.
+inline constexpr std::chrono::hours kKeyUpdateInterval{1};
+
+// ---- §4 limits and AuthResult defaults ----------------------------------------------------
+
+/// Default and ceiling of concurrent streams per session (AuthResult.max_streams).
+inline constexpr uint32_t kMaxStreams = 1024;
+/// Default PING interval the server expects (AuthResult.heartbeat_ms).
+inline constexpr std::chrono::milliseconds kDefaultHeartbeat{15000};
+/// Bytes one end buffers per session before closing with flow_control.
+inline constexpr std::size_t kMaxBufferedBytesPerSession = std::size_t{64} << 20;
+/// Unauthenticated connections a server holds at once; more: server_busy at accept.
+inline constexpr std::size_t kMaxUnauthenticatedConnections = 256;
+/// Failed authentications allowed per source address per kAuthFailureInterval (rate_limited).
+inline constexpr std::size_t kMaxAuthFailures = 10;
+inline constexpr std::chrono::minutes kAuthFailureInterval{1};
+
+}  // namespace ringtunnel::protocol
