@@ -1,0 +1,57 @@
+// SPDX-License-Identifier: MIT
+// Shared handshake helpers: record-0 sealing, AEAD id mapping, session_records.
+#include "tunnel/handshake.hpp"
+
+#include <cerrno>
+#include <utility>
+
+#include "crypto/fingerprint.hpp"
+
+namespace ringtunnel::tunnel {
+
+std::vector<crypto::AeadAlgorithm> default_aeads() {
+  return {crypto::AeadAlgorithm::aes_256_gcm, crypto::AeadAlgorithm::chacha20_poly1305};
+}
+
+Result<SessionRecords> session_records(const Established& established, protocol::Role self,
+                                       Clock::time_point now) {
+  const bool client = self == protocol::Role::client;
+  const Secret& send = client ? established.c2s_secret : established.s2c_secret;
+  const Secret& receive = client ? established.s2c_secret : established.c2s_secret;
+  auto sealer = RecordSealer::create(established.aead, send.span(), now);
+  if (!sealer) return sealer.error();
+  auto opener = RecordOpener::create(established.aead, receive.span());
+  if (!opener) return opener.error();
+  return SessionRecords{std::move(sealer).value(), std::move(opener).value()};
+}
+
+std::error_code handshake_out_of_order() noexcept {
+  return errno_code(EINVAL);
+}
+
+protocol::Aead to_wire(crypto::AeadAlgorithm algorithm) noexcept {
+  return static_cast<protocol::Aead>(static_cast<std::uint8_t>(algorithm));
+}
+
+crypto::AeadAlgorithm from_wire(protocol::Aead aead) noexcept {
+  return static_cast<crypto::AeadAlgorithm>(static_cast<std::uint8_t>(aead));
+}
+
+PeerIdentity make_identity(const crypto::Ed25519PublicKey& key) {
+  return PeerIdentity{key, crypto::fingerprint(key)};
+}
+
+Result<crypto::AeadKey> handshake_aead_key(crypto::AeadAlgorithm algorithm, const Secret& key) {
+  return crypto::AeadKey::create(algorithm, key.span());
+}
+
+Result<std::vector<std::byte>> seal_handshake_record(crypto::AeadKey& key,
+                                                     std::span<const std::byte> plaintext) {
+  std::vector<std::byte> record(RecordSealer::sealed_size(plaintext.size()));
+  auto sealed = seal_record(key, 0, plaintext, record);
+  if (!sealed) return sealed.error();
+  record.resize(*sealed);
+  return record;
+}
+
+}  // namespace ringtunnel::tunnel
