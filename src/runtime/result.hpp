@@ -29,17 +29,18 @@ class [[nodiscard]] Result {
   bool ok() const noexcept { return state_.index() == 0; }
   explicit operator bool() const noexcept { return ok(); }
 
+  // get_if after the assertion: no bad_variant_access path, so noexcept callers stay noexcept.
   T& value() & {
     RT_ASSERT(ok());
-    return std::get<0>(state_);
+    return *std::get_if<0>(&state_);
   }
   const T& value() const& {
     RT_ASSERT(ok());
-    return std::get<0>(state_);
+    return *std::get_if<0>(&state_);
   }
   T&& value() && {
     RT_ASSERT(ok());
-    return std::get<0>(std::move(state_));
+    return std::move(*std::get_if<0>(&state_));
   }
   T* operator->() { return &value(); }
   const T* operator->() const { return &value(); }
@@ -48,7 +49,7 @@ class [[nodiscard]] Result {
   T&& operator*() && { return std::move(*this).value(); }
 
   std::error_code error() const noexcept {
-    return ok() ? std::error_code{} : std::get<1>(state_);
+    return ok() ? std::error_code{} : *std::get_if<1>(&state_);
   }
 
  private:
