@@ -20,6 +20,17 @@ Result<crypto::AeadKey> traffic_key(crypto::AeadAlgorithm algorithm, SecretView 
   return crypto::AeadKey::create(algorithm, key.span());
 }
 
+// A key update, the same in both directions: secret = next(secret), key = key(secret).
+// Nothing changes unless the new key could be made.
+Result<void> ratchet(crypto::AeadAlgorithm algorithm, Secret& secret, crypto::AeadKey& key) {
+  Secret next = next_secret(secret.span());
+  auto next_key = traffic_key(algorithm, next.span());
+  if (!next_key) return next_key.error();
+  secret = std::move(next);
+  key = std::move(next_key).value();
+  return {};
+}
+
 }  // namespace
 
 Result<std::size_t> seal_record(crypto::AeadKey& key, std::uint64_t counter,
@@ -87,14 +98,10 @@ bool RecordSealer::key_update_due(Clock::time_point now) const noexcept {
 
 Result<void> RecordSealer::update_key(Clock::time_point now) noexcept {
   if (failed_) return failed_;
-  Secret next = next_secret(secret_.span());
-  auto key = traffic_key(algorithm_, next.span());
-  if (!key) {
-    failed_ = key.error();
+  if (auto updated = ratchet(algorithm_, secret_, key_); !updated) {
+    failed_ = updated.error();
     return failed_;
   }
-  secret_ = std::move(next);
-  key_ = std::move(key).value();
   counter_ = 0;
   key_started_ = now;
   return {};
@@ -128,14 +135,10 @@ Result<std::size_t> RecordOpener::open(std::span<std::byte> record) noexcept {
 
 Result<void> RecordOpener::update_key() noexcept {
   if (failed_) return failed_;
-  Secret next = next_secret(secret_.span());
-  auto key = traffic_key(algorithm_, next.span());
-  if (!key) {
-    failed_ = key.error();
+  if (auto updated = ratchet(algorithm_, secret_, key_); !updated) {
+    failed_ = updated.error();
     return failed_;
   }
-  secret_ = std::move(next);
-  key_ = std::move(key).value();
   counter_ = 0;
   return {};
 }
