@@ -41,8 +41,13 @@ PeerIdentity make_identity(const crypto::Ed25519PublicKey& key) {
   return PeerIdentity{key, crypto::fingerprint(key)};
 }
 
-Result<crypto::AeadKey> handshake_aead_key(crypto::AeadAlgorithm algorithm, const Secret& key) {
-  return crypto::AeadKey::create(algorithm, key.span());
+Result<HandshakeAeadKeys> handshake_aead_keys(crypto::AeadAlgorithm algorithm, SecretView prk) {
+  const HandshakeKeys keys = handshake_keys(prk);
+  auto c2s = crypto::AeadKey::create(algorithm, keys.c2s.span());
+  if (!c2s) return c2s.error();
+  auto s2c = crypto::AeadKey::create(algorithm, keys.s2c.span());
+  if (!s2c) return s2c.error();
+  return HandshakeAeadKeys{std::move(c2s).value(), std::move(s2c).value()};
 }
 
 Result<std::vector<std::byte>> seal_handshake_record(crypto::AeadKey& key,

@@ -86,9 +86,14 @@ struct SessionRecords {
 /// A PeerIdentity for `key`.
 [[nodiscard]] PeerIdentity make_identity(const crypto::Ed25519PublicKey& key);
 
-/// An AeadKey straight from a handshake key (hs_c2s_key / hs_s2c_key are AEAD keys as they are).
-[[nodiscard]] Result<crypto::AeadKey> handshake_aead_key(crypto::AeadAlgorithm algorithm,
-                                                         const Secret& key);
+/// hs_c2s_key and hs_s2c_key as AeadKeys: derived from `prk` and used as AEAD keys as they are
+/// (traffic keys, unlike these, go through key()). The same in both roles.
+struct HandshakeAeadKeys {
+  crypto::AeadKey c2s;
+  crypto::AeadKey s2c;
+};
+[[nodiscard]] Result<HandshakeAeadKeys> handshake_aead_keys(crypto::AeadAlgorithm algorithm,
+                                                            SecretView prk);
 
 /// `plaintext` sealed as record 0 under `key`, ready to send (ClientAuth, AuthResult).
 [[nodiscard]] Result<std::vector<std::byte>> seal_handshake_record(

@@ -101,13 +101,10 @@ Result<std::vector<std::byte>> ServerHandshake::signed_server_hello(
 Result<void> ServerHandshake::derive_handshake_keys(
     std::span<const std::byte, kSecretSize> shared) {
   prk_ = handshake_prk(th1_, shared);
-  const HandshakeKeys keys = handshake_keys(prk_.span());
-  auto c2s = handshake_aead_key(aead_, keys.c2s);
-  if (!c2s) return c2s.error();
-  auto s2c = handshake_aead_key(aead_, keys.s2c);
-  if (!s2c) return s2c.error();
-  hs_c2s_.emplace(std::move(c2s).value());
-  hs_s2c_.emplace(std::move(s2c).value());
+  auto keys = handshake_aead_keys(aead_, prk_.span());
+  if (!keys) return keys.error();
+  hs_c2s_.emplace(std::move(keys->c2s));
+  hs_s2c_.emplace(std::move(keys->s2c));
   return {};
 }
 
