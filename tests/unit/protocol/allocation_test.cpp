@@ -5,63 +5,16 @@
 #include <new>
 #include <vector>
 
+#include "allocation_counter.hpp"
 #include "protocol/frame.hpp"
 #include "protocol/payload.hpp"
 #include "protocol/record.hpp"
 #include "test_bytes.hpp"
 
-// Counts global operator new in this test binary. Every unaligned form is replaced, so that
-// memory from any of them is released by the matching free() (ASan checks the pairing); the
-// aligned forms are left alone and stay paired with their own operator delete.
-namespace {
-std::size_t g_allocations = 0;
-}  // namespace
-
-// g++ (with -fsanitize) sees free() on memory from operator new and warns; in a replacement
-// operator delete over malloc that pairing is exactly right.
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-#endif
-void* operator new(std::size_t size) {
-  ++g_allocations;
-  if (void* p = std::malloc(size == 0 ? 1 : size)) return p;
-  throw std::bad_alloc();
-}
-void* operator new[](std::size_t size) {
-  return ::operator new(size);
-}
-void* operator new(std::size_t size, const std::nothrow_t&) noexcept {
-  ++g_allocations;
-  return std::malloc(size == 0 ? 1 : size);
-}
-void* operator new[](std::size_t size, const std::nothrow_t& tag) noexcept {
-  return ::operator new(size, tag);
-}
-void operator delete(void* pointer) noexcept {
-  std::free(pointer);
-}
-void operator delete[](void* pointer) noexcept {
-  std::free(pointer);
-}
-void operator delete(void* pointer, std::size_t) noexcept {
-  std::free(pointer);
-}
-void operator delete[](void* pointer, std::size_t) noexcept {
-  std::free(pointer);
-}
-void operator delete(void* pointer, const std::nothrow_t&) noexcept {
-  std::free(pointer);
-}
-void operator delete[](void* pointer, const std::nothrow_t&) noexcept {
-  std::free(pointer);
-}
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
 
 using namespace ringtunnel::protocol;
 using namespace ringtunnel::protocol::test;
+using ringtunnel::testing::operator_new_calls;
 
 namespace {
 
@@ -136,17 +89,17 @@ TEST_CASE("the frame decode path allocates nothing", "[protocol][allocation]") {
   const Bytes malformed = hex("05 00 00000001 00000004 00000000  2a 00 00000000 00000000");
   const Bytes header = hex("00000011");
 
-  const std::size_t baseline = g_allocations;
+  const std::size_t baseline = operator_new_calls();
   ::operator delete(::operator new(8));    // a direct call: never elided by the optimiser
-  REQUIRE(g_allocations == baseline + 1);  // the counter does see allocations
+  REQUIRE(operator_new_calls() == baseline + 1);  // the counter does see allocations
 
   bool all_decoded = true;
-  const std::size_t before = g_allocations;
+  const std::size_t before = operator_new_calls();
   const std::size_t frames = walk(record, all_decoded);
   bool malformed_decoded = true;
   walk(malformed, malformed_decoded);  // WINDOW 0, then an unknown type: both error paths
   const bool length_ok = parse_record_length(std::span<const std::byte, 4>(header.data(), 4)).ok();
-  const std::size_t allocations = g_allocations - before;
+  const std::size_t allocations = operator_new_calls() - before;
 
   CHECK(frames == 12);
   CHECK(all_decoded);
