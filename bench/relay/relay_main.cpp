@@ -52,8 +52,7 @@ int main(int argc, char** argv) {
   engine_options.threads = threads;
   engine_options.backend = parse_backend(backend);
   runtime::Engine engine(engine_options);
-  const unsigned n = threads ? threads : runtime::online_cpus();
-  bench::Relay relay(options, n);
+  bench::Relay relay(options, engine.size());
 
   engine.set_signal_handler([&relay](runtime::Reactor& reactor, int signo) {
     if (signo == SIGINT || signo == SIGTERM) relay.stop_on(reactor);

@@ -52,7 +52,9 @@ class Engine {
   /// Set before start(). Without one, SIGINT/SIGTERM stop the engine.
   void set_signal_handler(SignalFn handler) { signal_handler_ = std::move(handler); }
 
-  unsigned size() const noexcept { return static_cast<unsigned>(reactors_.size()); }
+  /// The number of reactors, known from construction (EngineOptions::threads, 0 = online CPUs),
+  /// so per-reactor state can be sized before start().
+  unsigned size() const noexcept { return options_.threads; }
   Reactor& reactor(unsigned i) noexcept { return *reactors_[i]; }
   BackendKind backend_kind() const noexcept { return kind_; }
   /// One human sentence: which backend runs and why.
