@@ -10,6 +10,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <initializer_list>
 
 #include "runtime/assert.hpp"
 #include "runtime/uring_buffer_ring.hpp"
@@ -33,10 +34,11 @@ bool kernel_at_least(int major, int minor) {
   return ma > major || (ma == major && mi >= minor);
 }
 
-bool probe_has(io_uring& ring, int opcode) {
+bool probe_has_all(io_uring& ring, std::initializer_list<int> opcodes) {
   io_uring_probe* probe = io_uring_get_probe_ring(&ring);
   if (!probe) return false;
-  bool ok = io_uring_opcode_supported(probe, opcode) != 0;
+  bool ok = true;
+  for (int opcode : opcodes) ok = ok && io_uring_opcode_supported(probe, opcode) != 0;
   io_uring_free_probe(probe);
   return ok;
 }
@@ -85,7 +87,7 @@ std::unique_ptr<UringBackend> UringBackend::create(unsigned queue_depth, std::st
     return nullptr;
   }
   b->ring_ready_ = true;
-  if (!probe_has(b->ring_, IORING_OP_MSG_RING) || !probe_has(b->ring_, IORING_OP_SEND_ZC)) {
+  if (!probe_has_all(b->ring_, {IORING_OP_MSG_RING, IORING_OP_SEND_ZC})) {
     *error = "io_uring lacks MSG_RING or SEND_ZC";
     return nullptr;
   }
