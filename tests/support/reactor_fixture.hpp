@@ -44,6 +44,16 @@ struct ReactorFixture {
   std::unique_ptr<runtime::Reactor> reactor;
 };
 
+/// Turns the loop until `done` is set; fails the test after `limit`.
+inline void run_until(runtime::Reactor& reactor, const bool& done,
+                      std::chrono::milliseconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  while (!done && std::chrono::steady_clock::now() < deadline) {
+    reactor.run_once(std::chrono::milliseconds(10));
+  }
+  REQUIRE(done);
+}
+
 /// Runs the reactor until `task` finishes and returns its value; fails the test after `limit`.
 template <typename T>
 T run(runtime::Reactor& reactor, runtime::Task<T> task,
@@ -54,11 +64,7 @@ T run(runtime::Reactor& reactor, runtime::Task<T> task,
     result.emplace(co_await std::move(t));
     flag = true;
   }(std::move(task), out, done));
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done && std::chrono::steady_clock::now() < deadline) {
-    reactor.run_once(std::chrono::milliseconds(10));
-  }
-  REQUIRE(done);
+  run_until(reactor, done, limit);
   return std::move(*out);
 }
 
@@ -69,11 +75,7 @@ inline void run(runtime::Reactor& reactor, runtime::Task<void> task,
     co_await std::move(t);
     flag = true;
   }(std::move(task), done));
-  const auto deadline = std::chrono::steady_clock::now() + limit;
-  while (!done && std::chrono::steady_clock::now() < deadline) {
-    reactor.run_once(std::chrono::milliseconds(10));
-  }
-  REQUIRE(done);
+  run_until(reactor, done, limit);
 }
 
 }  // namespace ringtunnel::testing
