@@ -88,8 +88,11 @@ TEST_CASE("a sealed record is length || ciphertext || tag and opens", "[tunnel][
 TEST_CASE("records seal in place behind their header", "[tunnel][record]") {
   Direction d = direction();
   const Bytes plaintext = text("in place");
-  Bytes buffer(RecordSealer::sealed_size(plaintext.size()));
-  std::copy(plaintext.begin(), plaintext.end(), buffer.begin() + 4);
+  // Header room, the plaintext, tag room. (Built by insert: g++ 12 -O3 reports a bogus
+  // -Wstringop-overflow for std::copy into buffer.begin() + 4.)
+  Bytes buffer(4);
+  buffer.insert(buffer.end(), plaintext.begin(), plaintext.end());
+  buffer.resize(RecordSealer::sealed_size(plaintext.size()));
   const auto in_place = std::span(buffer).subspan(4, plaintext.size());
   CHECK(must(d.sealer.seal(in_place, buffer)) == buffer.size());
   CHECK(must(open(d.opener, buffer)) == plaintext);

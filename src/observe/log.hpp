@@ -1,0 +1,77 @@
+// SPDX-License-Identifier: MIT
+// Logging for the whole program: levels, text or JSON lines, stderr or a file (spdlog inside).
+#pragma once
+
+#include <fmt/format.h>
+
+#include <string>
+#include <string_view>
+#include <utility>
+
+namespace ringtunnel::observe {
+
+// The only interface the rest of the tree uses for logging. spdlog is included only in
+// log.cpp, so no other file depends on it. Every function may be called from any thread;
+// none blocks a reactor on I/O (lines go to a bounded queue drained by a background thread).
+
+enum class LogLevel : int { trace = 0, debug = 1, info = 2, warn = 3, error = 4, off = 5 };
+
+struct LogOptions {
+  LogLevel level = LogLevel::info;
+  bool json = false;       ///< one JSON object per line instead of text
+  std::string file;        ///< append to this file (created 0600); empty: stderr
+  std::string component;   ///< "server", "client": a field of every line
+};
+
+/// Sets up the process logger. Call once, on the main thread, before the engine starts.
+/// Returns false with one sentence in `*error` (naming the file and why) when the log file
+/// cannot be opened. Before it is called, lines at info and above go to stderr as text.
+bool init_logging(const LogOptions& options, std::string* error);
+
+/// Flushes every queued line and stops the background writer. Call before exit.
+void shutdown_logging() noexcept;
+
+/// True when a line at `level` would be written (cheap: one relaxed atomic load).
+bool log_enabled(LogLevel level) noexcept;
+
+/// Writes one line. Never throws; if the queue is full the oldest line is dropped and counted.
+void log_message(LogLevel level, std::string_view message) noexcept;
+
+/// Lines dropped because the queue was full (reported once at shutdown).
+unsigned long long log_dropped() noexcept;
+
+/// "trace".."error", "off"; nullopt-like false for anything else.
+bool parse_log_level(std::string_view name, LogLevel* out) noexcept;
+
+template <typename... Args>
+void log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) {
+  if (!log_enabled(level)) return;
+  try {
+    log_message(level, fmt::format(format, std::forward<Args>(args)...));
+  } catch (...) {
+    log_message(level, "(log line could not be formatted)");
+  }
+}
+
+template <typename... Args>
+void log_trace(fmt::format_string<Args...> format, Args&&... args) {
+  log(LogLevel::trace, format, std::forward<Args>(args)...);
+}
+template <typename... Args>
+void log_debug(fmt::format_string<Args...> format, Args&&... args) {
+  log(LogLevel::debug, format, std::forward<Args>(args)...);
+}
+template <typename... Args>
+void log_info(fmt::format_string<Args...> format, Args&&... args) {
+  log(LogLevel::info, format, std::forward<Args>(args)...);
+}
+template <typename... Args>
+void log_warn(fmt::format_string<Args...> format, Args&&... args) {
+  log(LogLevel::warn, format, std::forward<Args>(args)...);
+}
+template <typename... Args>
+void log_error(fmt::format_string<Args...> format, Args&&... args) {
+  log(LogLevel::error, format, std::forward<Args>(args)...);
+}
+
+}  // namespace ringtunnel::observe
