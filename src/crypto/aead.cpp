@@ -125,30 +125,63 @@ Result<std::size_t> AeadKey::open(std::uint64_t counter, std::span<const std::by
   return open_with_nonce(counter_nonce(counter), aad, ciphertext_and_tag, out);
 }
 
+Result<std::size_t> AeadKey::seal_gather(std::uint64_t counter, std::span<const std::byte> aad,
+                                         std::span<const std::span<const std::byte>> pieces,
+                                         std::span<std::byte> out) noexcept {
+  std::size_t size = 0;
+  for (const auto piece : pieces) {
+    if (piece.size() > kAeadMaxInput - size) return errno_code(EMSGSIZE);
+    size += piece.size();
+  }
+  if (out.size() < size + kAeadTagSize) return errno_code(EINVAL);
+  for (const auto piece : pieces) {
+    // A piece may not overlap the ciphertext at all: it could be overwritten before it is read.
+    if (!piece.empty() && (piece.data() == out.data() || overlaps_partially(piece, out.first(size)))) {
+      return errno_code(EINVAL);
+    }
+  }
+  return seal_pieces(counter_nonce(counter), aad, pieces, size, out);
+}
+
 Result<std::size_t> AeadKey::seal_with_nonce(std::span<const std::byte, kAeadNonceSize> nonce,
                                              std::span<const std::byte> aad,
                                              std::span<const std::byte> plaintext,
                                              std::span<std::byte> out) noexcept {
-  RT_ASSERT(impl_ != nullptr);  // use after move
   const std::size_t size = plaintext.size();
-  if (size > kAeadMaxInput || aad.size() > INT_MAX) return errno_code(EMSGSIZE);
+  if (size > kAeadMaxInput) return errno_code(EMSGSIZE);
   if (out.size() < size + kAeadTagSize || overlaps_partially(plaintext, out.first(size))) {
     return errno_code(EINVAL);
   }
+  const std::span<const std::byte> pieces[1] = {plaintext};
+  return seal_pieces(nonce, aad, pieces, size, out);
+}
+
+// The cipher run shared by seal and seal_gather: the checks on `out` and overlaps are done.
+Result<std::size_t> AeadKey::seal_pieces(std::span<const std::byte, kAeadNonceSize> nonce,
+                                         std::span<const std::byte> aad,
+                                         std::span<const std::span<const std::byte>> pieces,
+                                         std::size_t size, std::span<std::byte> out) noexcept {
+  RT_ASSERT(impl_ != nullptr);  // use after move
+  if (aad.size() > INT_MAX) return errno_code(EMSGSIZE);
   EVP_CIPHER_CTX* ctx = impl_->seal;
   unsigned char* dst = uchars(out.data());
   int ignored = 0;
-  int written = 0;
+  bool ok = EVP_EncryptInit_ex2(ctx, nullptr, nullptr, uchars(nonce.data()), nullptr) == 1 &&
+            (aad.empty() || EVP_EncryptUpdate(ctx, nullptr, &ignored, uchars(aad.data()),
+                                              static_cast<int>(aad.size())) == 1);
+  std::size_t done = 0;
+  for (const auto piece : pieces) {
+    if (!ok) break;
+    if (piece.empty()) continue;
+    int written = 0;
+    ok = EVP_EncryptUpdate(ctx, dst + done, &written, uchars(piece.data()),
+                           static_cast<int>(piece.size())) == 1;
+    done += static_cast<std::size_t>(written);
+  }
   int final_written = 0;
-  const bool ok =
-      EVP_EncryptInit_ex2(ctx, nullptr, nullptr, uchars(nonce.data()), nullptr) == 1 &&
-      (aad.empty() || EVP_EncryptUpdate(ctx, nullptr, &ignored, uchars(aad.data()),
-                                        static_cast<int>(aad.size())) == 1) &&
-      (size == 0 || EVP_EncryptUpdate(ctx, dst, &written, uchars(plaintext.data()),
-                                      static_cast<int>(size)) == 1) &&
-      EVP_EncryptFinal_ex(ctx, dst + size, &final_written) == 1 &&
-      static_cast<std::size_t>(written) + static_cast<std::size_t>(final_written) == size &&
-      EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kAeadTagSize, dst + size) == 1;
+  ok = ok && EVP_EncryptFinal_ex(ctx, dst + done, &final_written) == 1 &&
+       done + static_cast<std::size_t>(final_written) == size &&
+       EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, kAeadTagSize, dst + size) == 1;
   if (!ok) {
     ERR_clear_error();
     return errno_code(ENOTRECOVERABLE);

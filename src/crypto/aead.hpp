@@ -65,6 +65,15 @@ class AeadKey {
                                          std::span<const std::byte> plaintext,
                                          std::span<std::byte> out) noexcept;
 
+  /// Like seal(), but the plaintext is the concatenation of `pieces`: a record is sealed from
+  /// its frame headers and payloads where they lie, with no gathering copy first. Ciphertext
+  /// and tag are written contiguously to the front of `out`, which must not overlap any
+  /// piece. Returns the total plaintext size + kAeadTagSize.
+  /// Errors: as seal() (EINVAL for any overlap or a short `out`).
+  [[nodiscard]] Result<std::size_t> seal_gather(
+      std::uint64_t counter, std::span<const std::byte> aad,
+      std::span<const std::span<const std::byte>> pieces, std::span<std::byte> out) noexcept;
+
   /// Checks and decrypts ciphertext || tag sealed under `counter` and `aad`, writing the
   /// plaintext to the front of `out`; returns ciphertext_and_tag.size() - kAeadTagSize. In
   /// place is allowed (out.data() == ciphertext_and_tag.data()).
@@ -87,6 +96,10 @@ class AeadKey {
                                       std::span<const std::byte> aad,
                                       std::span<const std::byte> plaintext,
                                       std::span<std::byte> out) noexcept;
+  Result<std::size_t> seal_pieces(std::span<const std::byte, kAeadNonceSize> nonce,
+                                  std::span<const std::byte> aad,
+                                  std::span<const std::span<const std::byte>> pieces,
+                                  std::size_t size, std::span<std::byte> out) noexcept;
   Result<std::size_t> open_with_nonce(std::span<const std::byte, kAeadNonceSize> nonce,
                                       std::span<const std::byte> aad,
                                       std::span<const std::byte> ciphertext_and_tag,

@@ -49,6 +49,23 @@ Result<std::size_t> seal_record(crypto::AeadKey& key, std::uint64_t counter,
   return size;
 }
 
+Result<std::size_t> seal_record_gather(crypto::AeadKey& key, std::uint64_t counter,
+                                       std::span<const std::span<const std::byte>> pieces,
+                                       std::span<std::byte> out) noexcept {
+  std::size_t plaintext = 0;
+  for (const auto piece : pieces) plaintext += piece.size();
+  if (plaintext == 0) return errno_code(EINVAL);
+  if (plaintext > protocol::kMaxRecordPlaintext) return errno_code(EMSGSIZE);
+  const std::size_t size = RecordSealer::sealed_size(plaintext);
+  if (out.size() < size) return errno_code(EINVAL);
+  const auto header = out.first<protocol::kRecordHeaderSize>();
+  protocol::write_record_header(header,
+                                static_cast<std::uint32_t>(size - protocol::kRecordHeaderSize));
+  auto sealed = key.seal_gather(counter, header, pieces, out.subspan(protocol::kRecordHeaderSize));
+  if (!sealed) return sealed.error();
+  return size;
+}
+
 Result<std::size_t> open_record(crypto::AeadKey& key, std::uint64_t counter,
                                 std::span<std::byte> record) noexcept {
   if (record.size() < protocol::kRecordHeaderSize) return decrypt_failed();
@@ -74,14 +91,16 @@ Result<RecordSealer> RecordSealer::create(crypto::AeadAlgorithm algorithm,
   return RecordSealer(algorithm, Secret(traffic_secret), std::move(key).value(), now);
 }
 
-Result<std::size_t> RecordSealer::seal(std::span<const std::byte> plaintext,
-                                       std::span<std::byte> out) noexcept {
+// The counter discipline shared by seal and seal_gather: refuse past the last counter, make
+// a library failure sticky, advance only on success.
+template <typename SealFn>
+Result<std::size_t> RecordSealer::seal_counted(SealFn&& seal_fn) noexcept {
   if (failed_) return failed_;
   if (counter_ > protocol::kMaxRecordCounter) {
     failed_ = errno_code(EOVERFLOW);
     return failed_;
   }
-  auto sealed = seal_record(key_, counter_, plaintext, out);
+  Result<std::size_t> sealed = seal_fn(key_, counter_);
   if (!sealed) {
     // A library failure may have half-used the nonce: never seal under this key again.
     if (sealed.error() == std::errc::state_not_recoverable) failed_ = sealed.error();
@@ -89,6 +108,20 @@ Result<std::size_t> RecordSealer::seal(std::span<const std::byte> plaintext,
   }
   ++counter_;
   return *sealed;
+}
+
+Result<std::size_t> RecordSealer::seal(std::span<const std::byte> plaintext,
+                                       std::span<std::byte> out) noexcept {
+  return seal_counted([&](crypto::AeadKey& key, std::uint64_t counter) {
+    return seal_record(key, counter, plaintext, out);
+  });
+}
+
+Result<std::size_t> RecordSealer::seal_gather(std::span<const std::span<const std::byte>> pieces,
+                                              std::span<std::byte> out) noexcept {
+  return seal_counted([&](crypto::AeadKey& key, std::uint64_t counter) {
+    return seal_record_gather(key, counter, pieces, out);
+  });
 }
 
 bool RecordSealer::key_update_due(Clock::time_point now) const noexcept {

@@ -39,6 +39,13 @@ inline constexpr std::size_t kMaxRecordSize =
                                               std::span<const std::byte> plaintext,
                                               std::span<std::byte> out) noexcept;
 
+/// seal_record with the plaintext given as pieces (frame headers and payloads where they lie),
+/// sealed without a gathering copy. `out` must not overlap any piece.
+/// Errors: as seal_record (EINVAL for an empty total, a short `out` or any overlap).
+[[nodiscard]] Result<std::size_t> seal_record_gather(
+    crypto::AeadKey& key, std::uint64_t counter,
+    std::span<const std::span<const std::byte>> pieces, std::span<std::byte> out) noexcept;
+
 /// Opens, in place, a whole record (header + ciphertext) sealed as number `counter` under
 /// `key`; returns the plaintext length, the plaintext starting at record.data() + 4.
 /// Errors: decrypt_failed for anything wrong: a header that does not match the record's size
@@ -74,6 +81,10 @@ class RecordSealer {
   [[nodiscard]] Result<std::size_t> seal(std::span<const std::byte> plaintext,
                                          std::span<std::byte> out) noexcept;
 
+  /// seal() with the plaintext given as pieces (see seal_record_gather). No allocation.
+  [[nodiscard]] Result<std::size_t> seal_gather(std::span<const std::span<const std::byte>> pieces,
+                                                std::span<std::byte> out) noexcept;
+
   /// True when the next record must carry KEY_UPDATE: it would be the 2^24th record on this
   /// key, or the key has been in use for an hour (§3).
   [[nodiscard]] bool key_update_due(Clock::time_point now) const noexcept;
@@ -92,6 +103,8 @@ class RecordSealer {
 
   RecordSealer(crypto::AeadAlgorithm algorithm, Secret secret, crypto::AeadKey key,
                Clock::time_point now) noexcept;
+  template <typename SealFn>
+  Result<std::size_t> seal_counted(SealFn&& seal_fn) noexcept;
 
   crypto::AeadAlgorithm algorithm_;
   Secret secret_;

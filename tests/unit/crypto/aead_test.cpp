@@ -235,3 +235,37 @@ TEST_CASE("AeadKey refuses bad arguments", "[crypto][aead]") {
   AeadKey moved = std::move(key);
   CHECK(moved.algorithm() == AeadAlgorithm::chacha20_poly1305);
 }
+
+TEST_CASE("seal_gather equals seal of the concatenated pieces", "[crypto][aead]") {
+  for (AeadAlgorithm algorithm : {AeadAlgorithm::aes_256_gcm, AeadAlgorithm::chacha20_poly1305}) {
+    AeadKey key = make_key(algorithm, std::string(64, 'c'));
+    std::vector<std::byte> plaintext(70000);
+    for (std::size_t i = 0; i < plaintext.size(); ++i) plaintext[i] = static_cast<std::byte>(i * 7);
+    const auto aad = bytes_of("hdr!");
+    std::vector<std::byte> whole(plaintext.size() + kAeadTagSize);
+    REQUIRE(key.seal(42, aad, plaintext, whole).ok());
+    // Odd splits (a 10-byte frame header, a partial block, an empty piece, the bulk).
+    const std::span<const std::byte> all(plaintext);
+    const std::span<const std::byte> pieces[] = {all.first(10), all.subspan(10, 5), {},
+                                                 all.subspan(15, 32768), all.subspan(32783)};
+    std::vector<std::byte> gathered(whole.size());
+    const auto n = key.seal_gather(42, aad, pieces, gathered);
+    REQUIRE(n.ok());
+    CHECK(*n == whole.size());
+    CHECK(gathered == whole);
+    CHECK(key.open(42, aad, gathered, gathered).ok());
+  }
+}
+
+TEST_CASE("seal_gather refuses overlaps and short output", "[crypto][aead]") {
+  AeadKey key = make_key(AeadAlgorithm::aes_256_gcm, std::string(64, 'd'));
+  std::vector<std::byte> buffer(256);
+  const std::span<std::byte> all(buffer);
+  const std::span<const std::byte> inside[] = {all.subspan(100, 8), all.subspan(8, 8)};
+  CHECK(key.seal_gather(0, {}, inside, all.first(64)).error() == std::errc::invalid_argument);
+  const std::span<const std::byte> in_place[] = {all.first(16)};
+  CHECK(key.seal_gather(0, {}, in_place, all.first(64)).error() == std::errc::invalid_argument);
+  const std::span<const std::byte> fine[] = {all.subspan(200, 16), all.subspan(216, 16)};
+  CHECK(key.seal_gather(0, {}, fine, all.first(47)).error() == std::errc::invalid_argument);
+  CHECK(key.seal_gather(0, {}, fine, all.first(48)).ok());
+}

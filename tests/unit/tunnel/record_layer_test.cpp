@@ -102,6 +102,26 @@ TEST_CASE("records seal in place behind their header", "[tunnel][record]") {
   CHECK(result.error() == std::errc::invalid_argument);
 }
 
+TEST_CASE("a record sealed from pieces opens to their concatenation", "[tunnel][record]") {
+  Direction d = direction(crypto::AeadAlgorithm::chacha20_poly1305);
+  const Bytes header = text("0123456789");
+  const Bytes payload(40000, std::byte{0x33});
+  const std::span<const std::byte> pieces[] = {header, payload};
+  Bytes record(RecordSealer::sealed_size(header.size() + payload.size()));
+  CHECK(must(d.sealer.seal_gather(pieces, record)) == record.size());
+  Bytes expected = header;
+  expected.insert(expected.end(), payload.begin(), payload.end());
+  CHECK(must(open(d.opener, record)) == expected);
+  CHECK(d.sealer.counter() == 1);
+  // An empty record and an oversized one are refused without using a counter.
+  CHECK(d.sealer.seal_gather({}, record).error() == std::errc::invalid_argument);
+  const Bytes huge(protocol::kMaxRecordPlaintext + 1);
+  const std::span<const std::byte> too_much[] = {huge};
+  Bytes big(RecordSealer::sealed_size(huge.size()));
+  CHECK(d.sealer.seal_gather(too_much, big).error() == std::errc::message_size);
+  CHECK(d.sealer.counter() == 1);
+}
+
 TEST_CASE("plaintext size and output room are checked", "[tunnel][record]") {
   Direction d = direction();
   Bytes out(RecordSealer::sealed_size(protocol::kMaxRecordPlaintext + 1));
