@@ -1,41 +1,341 @@
 // SPDX-License-Identifier: MIT
-// Logging: a minimal stand-in writing text lines to stderr (the spdlog version replaces it).
+// Logging on spdlog: a synchronous stderr fallback, and after init one async writer thread.
 #include "observe/log.hpp"
 
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <spdlog/async_logger.h>
+#include <spdlog/details/thread_pool.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/sink.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <atomic>
-#include <cstdio>
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <ctime>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <shared_mutex>
+#include <system_error>
+
+#include "net/unique_fd.hpp"
 
 namespace ringtunnel::observe {
 namespace {
-std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
-const char* level_name(LogLevel level) {
-  static const char* const names[] = {"trace", "debug", "info", "warn", "error", "off"};
-  return names[static_cast<int>(level)];
+
+constexpr std::size_t kQueueEntries = 8192;
+
+constexpr std::string_view kLevelNames[] = {"trace", "debug", "info", "warn", "error", "off"};
+
+// Our levels trace..error have spdlog's numbers (trace=0 .. err=4), so the mapping is a cast.
+spdlog::level::level_enum to_spdlog(LogLevel level) {
+  return static_cast<spdlog::level::level_enum>(static_cast<int>(level));
 }
+std::string_view level_name(spdlog::level::level_enum level) {
+  const int index = static_cast<int>(level);
+  return kLevelNames[index < 0 ? 0 : index > 4 ? 4 : index];  // spdlog's critical: "error"
+}
+
+// spdlog's %l spells "warning"; ours is "warn", padded to five so the messages line up.
+class PaddedLevelFlag final : public spdlog::custom_flag_formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, const std::tm& /*time*/,
+              spdlog::memory_buf_t& dest) override {
+    const std::string_view name = level_name(msg.level);
+    dest.append(name.data(), name.data() + name.size());
+    for (std::size_t i = name.size(); i < 5; ++i) dest.push_back(' ');
+  }
+  std::unique_ptr<custom_flag_formatter> clone() const override {
+    return std::make_unique<PaddedLevelFlag>();
+  }
+};
+
+// `2026-12-01 18:11:15.123 info  server: message`, in local time.
+std::unique_ptr<spdlog::formatter> text_formatter(std::string_view component) {
+  std::string pattern = "%Y-%m-%d %H:%M:%S.%e %* ";
+  for (const char c : component) {
+    if (c == '%') pattern += '%';  // the component is data, not pattern flags
+    pattern += c;
+  }
+  if (!component.empty()) pattern += ": ";
+  pattern += "%v";
+  auto formatter = std::make_unique<spdlog::pattern_formatter>();
+  formatter->add_flag<PaddedLevelFlag>('*').set_pattern(std::move(pattern));
+  return formatter;
+}
+
+// A JSON string literal for any bytes: control characters are escaped and invalid UTF-8 becomes
+// U+FFFD, so a peer-supplied name can never make a line unparseable.
+std::string json_string(std::string_view text) {
+  return nlohmann::json(std::string(text))
+      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+// `{"ts":"2026-12-01T18:11:15.123Z","level":"info","component":"server","msg":"..."}`.
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  explicit JsonFormatter(std::string_view component)
+      : component_(component.empty() ? "" : ",\"component\":" + json_string(component)) {}
+
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    using namespace std::chrono;
+    const auto since_epoch = msg.time.time_since_epoch();
+    const auto whole = duration_cast<seconds>(since_epoch);
+    const std::time_t time = static_cast<std::time_t>(whole.count());
+    std::tm utc{};
+    gmtime_r(&time, &utc);
+    fmt::format_to(
+        fmt::appender(dest),
+        "{{\"ts\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\",\"level\":\"{}\"{},\"msg\":{}}}\n",
+        utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+        duration_cast<milliseconds>(since_epoch - whole).count(), level_name(msg.level), component_,
+        json_string({msg.payload.data(), msg.payload.size()}));
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonFormatter>(*this);
+  }
+
+ private:
+  std::string component_;  // `,"component":"server"`, or empty to omit the field
+};
+
+// Writes each line with one write(2): no stdio buffer to lose in a crash or to hide lines from
+// `tail -f`, and with O_APPEND whole lines even when several processes share the file.
+class FdSink final : public spdlog::sinks::sink {
+ public:
+  FdSink(int fd, net::UniqueFd owned, std::unique_ptr<spdlog::formatter> formatter)
+      : fd_(fd), owned_(std::move(owned)), formatter_(std::move(formatter)) {}
+
+  void log(const spdlog::details::log_msg& msg) override {
+    spdlog::memory_buf_t line;
+    std::lock_guard lock(mutex_);  // the fallback sink is shared by every thread
+    formatter_->format(msg, line);
+    const char* data = line.data();
+    std::size_t size = line.size();
+    while (size > 0) {
+      const ssize_t written = ::write(fd_, data, size);
+      if (written < 0 && errno == EINTR) continue;
+      if (written <= 0) return;  // a full disk or a closed stderr loses the line; no one to tell
+      data += written;
+      size -= static_cast<std::size_t>(written);
+    }
+  }
+  void flush() override {}
+  void set_pattern(const std::string& pattern) override {
+    set_formatter(std::make_unique<spdlog::pattern_formatter>(pattern));
+  }
+  void set_formatter(std::unique_ptr<spdlog::formatter> formatter) override {
+    std::lock_guard lock(mutex_);
+    formatter_ = std::move(formatter);
+  }
+
+ private:
+  int fd_;
+  net::UniqueFd owned_;  // empty for stderr, which is not ours to close
+  std::mutex mutex_;
+  std::unique_ptr<spdlog::formatter> formatter_;
+};
+
+// Writer-preferring: with glibc's default (reader-preferring) rwlock, threads that log without
+// pause could keep init/shutdown waiting indefinitely. Log calls never nest, so no recursion.
+class RwLock {
+ public:
+  void lock() { pthread_rwlock_wrlock(&lock_); }
+  void unlock() { pthread_rwlock_unlock(&lock_); }
+  void lock_shared() { pthread_rwlock_rdlock(&lock_); }
+  void unlock_shared() { pthread_rwlock_unlock(&lock_); }
+
+ private:
+  pthread_rwlock_t lock_ = PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP;
+};
+
+// shared_ptr because spdlog's API requires it: the logger holds its pool as a weak_ptr and every
+// queued line holds the logger.
+struct Active {
+  std::shared_ptr<FdSink> sink;  // kept so the drop report can be written after the pool stops
+  std::shared_ptr<spdlog::details::thread_pool> pool;  // the only strong reference
+  std::shared_ptr<spdlog::async_logger> logger;
+};
+
+struct State {
+  std::mutex lifecycle;  // serialises init and shutdown
+  RwLock active_lock;    // log calls share it; swapping `active` takes it alone
+  Active active;
+  FdSink fallback{STDERR_FILENO, net::UniqueFd(), text_formatter("")};
+};
+
+// Never destroyed: a static destructor elsewhere may still log, and the atexit hook runs late.
+State& state() {
+  static State* const instance = new State;
+  return *instance;
+}
+
+std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
+std::atomic<unsigned long long> g_dropped_at_stop{0};
+
+// Only a file we create is forced to 0600 (umask may have narrowed it); an existing file keeps
+// the mode its owner chose. O_NONBLOCK makes a FIFO without a reader fail instead of hanging.
+net::UniqueFd open_log_file(const std::string& path) {
+  constexpr int kFlags = O_WRONLY | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK;
+  net::UniqueFd fd(::open(path.c_str(), kFlags | O_CREAT | O_EXCL, 0600));
+  if (fd.get() >= 0) {
+    static_cast<void>(::fchmod(fd.get(), 0600));
+  } else if (errno == EEXIST) {
+    fd.reset(::open(path.c_str(), kFlags));  // a directory fails here with EISDIR
+  }
+  if (fd.get() < 0) return fd;
+  const int flags = ::fcntl(fd.get(), F_GETFL);
+  if (flags >= 0) static_cast<void>(::fcntl(fd.get(), F_SETFL, flags & ~O_NONBLOCK));
+  return fd;
+}
+
+std::shared_ptr<FdSink> open_sink(const LogOptions& options, std::string* error) {
+  std::unique_ptr<spdlog::formatter> formatter =
+      options.json ? std::make_unique<JsonFormatter>(options.component)
+                   : text_formatter(options.component);
+  if (options.file.empty()) {
+    return std::make_shared<FdSink>(STDERR_FILENO, net::UniqueFd(), std::move(formatter));
+  }
+  net::UniqueFd fd = open_log_file(options.file);
+  if (fd.get() < 0) {
+    if (error) {
+      *error = "Cannot open the log file " + options.file +
+               " for appending: " + std::error_code(errno, std::system_category()).message() +
+               " (check that its directory exists and is writable, and that it is a file).";
+    }
+    return nullptr;
+  }
+  const int raw = fd.get();
+  return std::make_shared<FdSink>(raw, std::move(fd), std::move(formatter));
+}
+
+// Blocks every signal in the writer thread from its first instruction: signals belong to the
+// main thread's handlers or signalfd, and a thread created before main blocks them would
+// otherwise inherit an open mask and take SIGTERM itself.
+std::shared_ptr<spdlog::details::thread_pool> start_pool() {
+  struct MaskGuard {
+    sigset_t previous;
+    MaskGuard() {
+      sigset_t all;
+      sigfillset(&all);
+      pthread_sigmask(SIG_SETMASK, &all, &previous);
+    }
+    ~MaskGuard() { pthread_sigmask(SIG_SETMASK, &previous, nullptr); }
+  } guard;
+  return std::make_shared<spdlog::details::thread_pool>(
+      kQueueEntries, 1, [] { pthread_setname_np(pthread_self(), "rt-log"); });
+}
+
+// Drains the queue, joins the writer, then reports drops through the same sink, synchronously.
+void stop(Active& active) {
+  if (!active.pool) return;
+  const unsigned long long dropped = active.pool->overrun_counter();
+  // Pool first: it posts "terminate" behind the queued lines and joins, so the logger and its
+  // sink are then destroyed here, after the join, not on the writer thread.
+  active.pool.reset();
+  active.logger.reset();
+  if (dropped > 0) {
+    const std::string text =
+        fmt::format("logging: {} lines were dropped because the log queue was full", dropped);
+    active.sink->log(spdlog::details::log_msg(spdlog::string_view_t(), spdlog::level::warn,
+                                              spdlog::string_view_t(text.data(), text.size())));
+  }
+  active.sink.reset();
+}
+
 }  // namespace
 
-bool init_logging(const LogOptions& options, std::string* /*error*/) {
-  g_level.store(static_cast<int>(options.level), std::memory_order_relaxed);
-  return true;
+bool init_logging(const LogOptions& options, std::string* error) {
+  try {
+    State& s = state();
+    std::lock_guard life(s.lifecycle);
+    Active next;
+    next.sink = open_sink(options, error);
+    if (!next.sink) return false;
+    next.pool = start_pool();
+    next.logger = std::make_shared<spdlog::async_logger>(
+        "ringtunnel", next.sink, next.pool, spdlog::async_overflow_policy::overrun_oldest);
+    next.logger->set_level(spdlog::level::trace);  // g_level filters; spdlog's default is info
+    {
+      std::unique_lock lock(s.active_lock);
+      std::swap(s.active, next);
+      g_level.store(static_cast<int>(options.level), std::memory_order_relaxed);
+      g_dropped_at_stop.store(0, std::memory_order_relaxed);
+    }
+    stop(next);  // a second init replaces the first writer: drain it
+    // A program that returns from main without shutdown_logging still gets its last lines.
+    [[maybe_unused]] static const int at_exit = std::atexit(&shutdown_logging);
+    return true;
+  } catch (const std::exception& e) {
+    if (error) *error = std::string("Logging could not start: ") + e.what() + ".";
+  } catch (...) {
+    if (error) *error = "Logging could not start.";
+  }
+  return false;
 }
-void shutdown_logging() noexcept { std::fflush(stderr); }
+
+void shutdown_logging() noexcept {
+  try {
+    State& s = state();
+    std::lock_guard life(s.lifecycle);
+    Active old;
+    {
+      std::unique_lock lock(s.active_lock);
+      std::swap(s.active, old);
+      // No producer can reach the old pool any more, so this count is final.
+      if (old.pool) g_dropped_at_stop.store(old.pool->overrun_counter(), std::memory_order_relaxed);
+    }
+    stop(old);
+  } catch (...) {
+    // Called on the way out: nothing useful to do with a failure here.
+  }
+}
+
 bool log_enabled(LogLevel level) noexcept {
-  return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed) &&
-         level != LogLevel::off;
+  const int value = static_cast<int>(level);
+  return value >= 0 && value < static_cast<int>(LogLevel::off) &&
+         value >= g_level.load(std::memory_order_relaxed);
 }
+
 void log_message(LogLevel level, std::string_view message) noexcept {
-  std::fprintf(stderr, "[%s] %.*s\n", level_name(level), static_cast<int>(message.size()),
-               message.data());
+  if (!log_enabled(level)) return;
+  const spdlog::string_view_t text(message.data(), message.size());
+  try {
+    State& s = state();
+    std::shared_lock lock(s.active_lock);
+    if (s.active.logger) {
+      s.active.logger->log(to_spdlog(level), text);
+    } else {
+      s.fallback.log(spdlog::details::log_msg(spdlog::string_view_t(), to_spdlog(level), text));
+    }
+  } catch (...) {
+    // Logging must never take its caller down; the line is lost.
+  }
 }
-unsigned long long log_dropped() noexcept { return 0; }
+
+unsigned long long log_dropped() noexcept {
+  try {
+    State& s = state();
+    std::shared_lock lock(s.active_lock);
+    if (s.active.pool) return s.active.pool->overrun_counter();
+  } catch (...) {  // fall through to the last known count
+  }
+  return g_dropped_at_stop.load(std::memory_order_relaxed);
+}
+
 bool parse_log_level(std::string_view name, LogLevel* out) noexcept {
-  static const char* const names[] = {"trace", "debug", "info", "warn", "error", "off"};
   for (int i = 0; i < 6; ++i) {
-    if (name == names[i]) {
+    if (name == kLevelNames[i]) {
       *out = static_cast<LogLevel>(i);
       return true;
     }
   }
   return false;
 }
+
 }  // namespace ringtunnel::observe

@@ -11,8 +11,10 @@
 namespace ringtunnel::observe {
 
 // The only interface the rest of the tree uses for logging. spdlog is included only in
-// log.cpp, so no other file depends on it. Every function may be called from any thread;
-// none blocks a reactor on I/O (lines go to a bounded queue drained by a background thread).
+// log.cpp, so no other file depends on it. Every function may be called from any thread and
+// none throws. Between init_logging and shutdown_logging no log call blocks a reactor on I/O:
+// lines go to a bounded queue (8192 lines) drained by one background thread, "rt-log". Before
+// init and after shutdown, lines are written to stderr as text, synchronously.
 
 enum class LogLevel : int { trace = 0, debug = 1, info = 2, warn = 3, error = 4, off = 5 };
 
@@ -23,12 +25,17 @@ struct LogOptions {
   std::string component;   ///< "server", "client": a field of every line
 };
 
-/// Sets up the process logger. Call once, on the main thread, before the engine starts.
+/// Sets up the process logger. Call on the main thread, before the engine starts.
 /// Returns false with one sentence in `*error` (naming the file and why) when the log file
-/// cannot be opened. Before it is called, lines at info and above go to stderr as text.
+/// cannot be opened; the previous logging setup then stays in force. Before it is called, lines
+/// at info and above go to stderr as text. A second call replaces the first setup (draining it);
+/// init after shutdown starts logging again. A file that does not exist is created with mode
+/// 0600; an existing one is appended to and keeps its mode.
 bool init_logging(const LogOptions& options, std::string* error);
 
-/// Flushes every queued line and stops the background writer. Call before exit.
+/// Writes every queued line, stops the background writer and, if lines were dropped, writes one
+/// last line saying how many. Safe to call twice; later log calls go to stderr synchronously at
+/// the level last configured. Also run by atexit once init_logging has succeeded.
 void shutdown_logging() noexcept;
 
 /// True when a line at `level` would be written (cheap: one relaxed atomic load).
@@ -37,10 +44,12 @@ bool log_enabled(LogLevel level) noexcept;
 /// Writes one line. Never throws; if the queue is full the oldest line is dropped and counted.
 void log_message(LogLevel level, std::string_view message) noexcept;
 
-/// Lines dropped because the queue was full (reported once at shutdown).
+/// Lines dropped (oldest first) because the queue was full, since the last init_logging; after
+/// shutdown, the final count of that session. Reported once at shutdown.
 unsigned long long log_dropped() noexcept;
 
-/// "trace".."error", "off"; nullopt-like false for anything else.
+/// "trace", "debug", "info", "warn", "error" or "off" (exactly) into `*out`; false, leaving
+/// `*out` untouched, for anything else.
 bool parse_log_level(std::string_view name, LogLevel* out) noexcept;
 
 template <typename... Args>
