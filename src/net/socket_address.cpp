@@ -186,6 +186,13 @@ std::optional<SocketAddress> parse_or_explain(std::string_view text, std::string
     return std::nullopt;
   }
   Problem problem;
+  // The parsers below hand pieces to inet_pton as C strings: a NUL inside would cut the text
+  // short and let "127.0.0.1\0junk:80" pass as 127.0.0.1:80.
+  if (text.find('\0') != std::string_view::npos) {
+    problem.what = "a NUL character";
+    sentence = problem.what + " in the address";
+    return std::nullopt;
+  }
   auto address = read_address(text, problem);
   if (address) return address;
   sentence = problem.what + " in " + quote(text);

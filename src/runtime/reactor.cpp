@@ -68,6 +68,7 @@ void Reactor::run_once(std::optional<std::chrono::nanoseconds> max_wait) {
   t_current = this;
   run_ready();
   drain_inboxes();
+  drain_foreign_inbox();
   flush_outboxes();
   auto budget = wait_budget();
   if (max_wait && (!budget || *budget > *max_wait)) budget = max_wait;
@@ -178,6 +179,38 @@ void Reactor::drain_inboxes() {
       message->handler(*this, *message);
     }
   }
+}
+
+void Reactor::post_from_any_thread(CoreMessage message) {
+  {
+    std::lock_guard lock(foreign_mutex_);
+    foreign_inbox_.push_back(std::move(message));
+    foreign_pending_.store(true, std::memory_order_relaxed);
+  }
+  // No lost wake-up, so wait_budget() needs no inbox term: this wake() comes after the push and
+  // the flag. If the reactor checked the flag just before we set it, the wake is still pending
+  // when it reaches its wait (the eventfd stays readable: epoll is level-triggered, io_uring's
+  // poll posts a completion), so that wait returns at once and the next turn sees the flag. The
+  // reactor consumes a wake only by reading the eventfd, and the kernel's eventfd lock orders our
+  // flag store (before the write) ahead of the reactor's next flag load (after the read).
+  backend_->wake();
+}
+
+void Reactor::drain_foreign_inbox() {
+  if (!foreign_pending_.load(std::memory_order_relaxed)) return;
+  {
+    // Flag and list change together under the lock: a message pushed after the swap sets the
+    // flag again and is run next turn.
+    std::lock_guard lock(foreign_mutex_);
+    foreign_pending_.store(false, std::memory_order_relaxed);
+    foreign_running_.swap(foreign_inbox_);
+  }
+  // Run outside the lock, so handlers may post here again (those wait for the next turn).
+  for (CoreMessage& message : foreign_running_) {
+    ++stats_.messages_received;
+    message.handler(*this, message);
+  }
+  foreign_running_.clear();  // what the handlers left (fds, bytes) is released here
 }
 
 void Reactor::flush_outboxes() {

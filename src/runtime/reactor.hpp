@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "runtime/backend.hpp"
@@ -42,7 +43,8 @@ struct BufferWaiter {
 };
 
 /// One event loop, owned by and run on one thread. Everything here is single-threaded except
-/// request_stop() and the mailboxes' far ends. Coroutines started on a reactor stay on it.
+/// request_stop(), post_from_any_thread() and the mailboxes' far ends. Coroutines started on a
+/// reactor stay on it.
 class Reactor {
  public:
   Reactor(unsigned id, std::unique_ptr<Backend> backend, const ReactorOptions& options);
@@ -83,6 +85,14 @@ class Reactor {
   /// queue spills into a local overflow list retried every turn. The target is woken once per turn.
   void post(unsigned target, CoreMessage message);
 
+  /// Hands `message` to this reactor from any thread, including threads that are not reactors
+  /// (e.g. resolver workers). Its handler runs on this reactor's thread in a later loop turn, as
+  /// `handler(*this, message)`, like a message from post(); messages from one thread run in the
+  /// order that thread posted them. Never fails or drops (an unbounded, mutex-protected list).
+  /// Thread-safe. The caller must know this reactor is alive for the duration of the call;
+  /// messages still queued when the reactor is destroyed are destroyed unrun (fds closed).
+  void post_from_any_thread(CoreMessage message);
+
   /// Wiring done by Engine before the threads start: this reactor's mailbox to and from each peer.
   void connect_peer(unsigned peer_id, Reactor& peer, SpscQueue<CoreMessage>& to_peer,
                     SpscQueue<CoreMessage>& from_peer);
@@ -98,6 +108,7 @@ class Reactor {
 
   void run_ready();
   void drain_inboxes();
+  void drain_foreign_inbox();
   void flush_outboxes();
   std::optional<std::chrono::nanoseconds> wait_budget() const;
   static void on_buffers_refilled(void* self);
@@ -113,6 +124,13 @@ class Reactor {
   std::atomic<bool> stop_{false};
   bool draining_ = false;  // drain(): turns really wait, although stop was requested
   ReactorStats stats_;
+
+  // The foreign-thread inbox: any thread appends under the mutex and sets the flag; the reactor
+  // checks the flag once per turn and swaps the list out, so an idle turn takes no lock.
+  std::mutex foreign_mutex_;
+  std::vector<CoreMessage> foreign_inbox_;  // guarded by foreign_mutex_
+  std::atomic<bool> foreign_pending_{false};
+  std::vector<CoreMessage> foreign_running_;  // reactor thread only: the batch being run
 };
 
 }  // namespace ringtunnel::runtime

@@ -229,3 +229,11 @@ TEST_CASE("SocketAddress from_sockaddr copies IP addresses and refuses others", 
     CHECK(copy.error() == std::errc::address_family_not_supported);
   }
 }
+
+TEST_CASE("an address with a NUL character inside is refused", "[net][address]") {
+  using namespace std::string_view_literals;
+  for (auto text : {"127.0.0.1\0junk:80"sv, "[::1\0junk]:80"sv, "127.0.0.1:8\0"sv}) {
+    CHECK_FALSE(ringtunnel::net::SocketAddress::parse(text).ok());
+    CHECK(ringtunnel::net::SocketAddress::parse_error_text(text) == "a NUL character in the address");
+  }
+}
