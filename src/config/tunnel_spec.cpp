@@ -1,2 +1,486 @@
 // SPDX-License-Identifier: MIT
-// Placeholder until the tunnel spec parser lands.
+// Tunnel specs: the host grammar, `-L` parsing with one precise error sentence, canonical names.
+#include "ringtunnel/tunnel_spec.hpp"
+
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+
+#include <algorithm>
+#include <array>
+#include <cstring>
+#include <utility>
+
+namespace ringtunnel {
+namespace {
+
+constexpr std::size_t kMaxHostName = 253;  // without the optional trailing dot
+constexpr std::size_t kMaxLabel = 63;
+constexpr std::size_t kMaxIpv6Text = INET6_ADDRSTRLEN - 1;
+constexpr std::size_t kMaxQuoted = 80;  // bytes of user text a message repeats
+constexpr std::string_view kSyntax = "[BIND:]LOCAL_PORT:[HOST:]REMOTE_PORT[:tcp|:udp]";
+
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_alnum(char c) {
+  return is_digit(c) || is_alpha(c);
+}
+bool is_hex(char c) {
+  return is_digit(c) || ((c | 0x20) >= 'a' && (c | 0x20) <= 'f');
+}
+
+bool all_digits(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), is_digit);
+}
+
+char to_lower(char c) {
+  return c >= 'A' && c <= 'Z' ? static_cast<char>(c | 0x20) : c;
+}
+
+bool equals_ignoring_case(std::string_view a, std::string_view b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(),
+                    [](char x, char y) { return to_lower(x) == to_lower(y); });
+}
+
+std::string lowercase(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(), to_lower);
+  return out;
+}
+
+// User text in quotes, cut to kMaxQuoted bytes of output, with every byte that is not
+// printable ASCII (and the backslash) written as \xNN: a message never carries a NUL, a
+// terminal escape or invalid UTF-8, whatever was typed.
+std::string quote(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "'";
+  std::size_t used = 0;
+  for (; used < text.size() && out.size() < kMaxQuoted; ++used) {
+    const auto byte = static_cast<unsigned char>(text[used]);
+    if (byte >= 0x20 && byte < 0x7f && byte != '\\') {
+      out += static_cast<char>(byte);
+    } else {
+      out += "\\x";
+      out += kHex[byte >> 4];
+      out += kHex[byte & 0xf];
+    }
+  }
+  if (used < text.size()) out += "...";
+  out += '\'';
+  if (used < text.size()) out += " (" + std::to_string(text.size()) + " bytes)";
+  return out;
+}
+
+// Copies checked text into a C string for inet_pton, which would otherwise stop at a NUL the
+// caller's string_view carries and accept `127.0.0.1\0junk`.
+template <std::size_t N>
+bool to_c_string(std::string_view text, std::array<char, N>& buffer) {
+  if (text.size() >= N || text.find('\0') != std::string_view::npos) return false;
+  std::memcpy(buffer.data(), text.data(), text.size());
+  buffer[text.size()] = '\0';
+  return true;
+}
+
+bool read_ipv6(std::string_view text, in6_addr& addr) {
+  const bool charset_ok = std::all_of(text.begin(), text.end(),
+                                      [](char c) { return is_hex(c) || c == ':' || c == '.'; });
+  std::array<char, kMaxIpv6Text + 1> buffer{};
+  return charset_ok && to_c_string(text, buffer) &&
+         ::inet_pton(AF_INET6, buffer.data(), &addr) == 1;
+}
+
+bool read_ipv4(std::string_view text, in_addr& addr) {
+  std::array<char, INET_ADDRSTRLEN> buffer{};
+  return to_c_string(text, buffer) && ::inet_pton(AF_INET, buffer.data(), &addr) == 1;
+}
+
+// A label that getaddrinfo's inet_aton step would read as a number: decimal or octal digits,
+// or 0x and hex digits (even none).
+bool is_numeric_label(std::string_view label) {
+  if (label.size() >= 2 && label[0] == '0' && to_lower(label[1]) == 'x') {
+    return std::all_of(label.begin() + 2, label.end(), is_hex);
+  }
+  return std::none_of(label.begin(), label.end(), is_alpha);
+}
+
+// Why `host` is not a host name, or nullptr. The phrases follow the quoted text.
+const char* host_name_problem(std::string_view host) {
+  if (host.empty()) return "is empty";
+  if (host.back() == '.') host.remove_suffix(1);
+  if (host.size() > kMaxHostName) return "is longer than 253 bytes";
+  std::string_view last;
+  for (std::size_t start = 0;;) {
+    const std::size_t dot = std::min(host.find('.', start), host.size());
+    const std::string_view label = host.substr(start, dot - start);
+    if (label.empty()) return "has an empty label (two dots in a row, or a leading dot)";
+    if (label.size() > kMaxLabel) return "has a label longer than 63 bytes";
+    if (!std::all_of(label.begin(), label.end(), [](char c) { return is_alnum(c) || c == '-'; })) {
+      return "has a character other than letters, digits, '-' and '.'";
+    }
+    if (label.front() == '-' || label.back() == '-') {
+      return "has a label that starts or ends with '-'";
+    }
+    last = label;
+    if (dot == host.size()) break;
+    start = dot + 1;
+  }
+  if (is_numeric_label(last)) {
+    return "ends in a number but is not an IPv4 address (write four decimal numbers, e.g. "
+           "'127.0.0.1'; a name's last label needs a letter)";
+  }
+  return nullptr;
+}
+
+std::string format_host(std::string_view host) {
+  if (host.find(':') == std::string_view::npos) return std::string(host);
+  return "[" + std::string(host) + "]";
+}
+
+// ---- -L parts ------------------------------------------------------------------------------
+
+// One ':'-separated part: `written` as typed, `inner` without the brackets when bracketed.
+struct Part {
+  std::string_view written;
+  std::string_view inner;
+  bool bracketed = false;
+};
+
+// Room for BIND:LOCAL:HOST:REMOTE:PROTOCOL and one more, to tell "too many" apart.
+constexpr std::size_t kMaxParts = 6;
+
+struct Parts {
+  std::array<Part, kMaxParts> items;
+  std::size_t count = 0;
+};
+
+// Splits at each ':' outside brackets. On failure, `problem` is the phrase after "-L '...': ".
+bool split_parts(std::string_view text, Parts& parts, std::string& problem) {
+  std::size_t pos = 0;
+  while (true) {
+    if (parts.count == kMaxParts) {
+      problem = "the spec has too many ':'-separated parts (expected " + std::string(kSyntax) +
+                "; write IPv6 addresses in brackets, e.g. '[::1]')";
+      return false;
+    }
+    Part part;
+    std::size_t next = 0;
+    if (pos < text.size() && text[pos] == '[') {
+      const std::size_t close = text.find(']', pos);
+      if (close == std::string_view::npos) {
+        problem = "the '[' at byte " + std::to_string(pos + 1) + " has no matching ']'";
+        return false;
+      }
+      part = {text.substr(pos, close + 1 - pos), text.substr(pos + 1, close - pos - 1), true};
+      next = close + 1;
+      if (next < text.size() && text[next] != ':') {
+        problem =
+            "expected ':' after " + quote(part.written) + " but found " + quote(text.substr(next));
+        return false;
+      }
+    } else if (text.substr(pos == 0 ? 0 : pos - 1, 2) == "::") {
+      problem =
+          "the spec has '::' outside brackets (write IPv6 addresses in brackets, e.g. "
+          "'[::1]:15432:5432')";
+      return false;
+    } else {
+      next = std::min(text.find(':', pos), text.size());
+      const std::string_view written = text.substr(pos, next - pos);
+      if (written.find_first_of("[]") != std::string_view::npos) {
+        problem = "part " + quote(written) +
+                  " has an unbalanced bracket ('[' may only open a part and must be closed "
+                  "by ']')";
+        return false;
+      }
+      part = {written, written, false};
+    }
+    parts.items[parts.count++] = part;
+    if (next == text.size()) return true;
+    pos = next + 1;  // a trailing ':' leaves one more, empty, part
+  }
+}
+
+// Spaces, control characters and non-ASCII bytes are never part of a spec.
+bool check_bytes(std::string_view text, std::string& problem) {
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const auto byte = static_cast<unsigned char>(text[i]);
+    if (byte > 0x20 && byte < 0x7f) continue;
+    const std::string where = " at byte " + std::to_string(i + 1);
+    if (byte == ' ') {
+      problem = "the spec contains a space" + where;
+    } else if (byte >= 0x80) {
+      problem = "the spec contains a non-ASCII byte" + where +
+                " (write international host names in their 'xn--' form)";
+    } else {
+      problem = "the spec contains a control character" + where;
+    }
+    return false;
+  }
+  return true;
+}
+
+std::optional<std::uint16_t> read_port(const Part& part, std::string_view role, unsigned minimum,
+                                       std::string& problem) {
+  const std::string range = "(" + std::to_string(minimum) + "-65535)";
+  if (part.written.empty()) {
+    problem = std::string(role) + " is empty";
+    return std::nullopt;
+  }
+  if (part.bracketed || !all_digits(part.written)) {
+    problem = std::string(role) + " " + quote(part.written) + " is not a number";
+    const bool letters = std::all_of(part.written.begin(), part.written.end(), is_alpha);
+    if (letters) problem += " (a protocol is written last, as ':tcp' or ':udp')";
+    return std::nullopt;
+  }
+  unsigned long value = 0;
+  for (const char c : part.written) {
+    value = value * 10 + static_cast<unsigned>(c - '0');
+    if (value > 65535) break;  // stop before the number could wrap
+  }
+  if (value < minimum || value > 65535) {
+    const std::string shown =
+        part.written.size() <= 10 ? std::string(part.written) : quote(part.written);
+    problem = std::string(role) + " " + shown + " is out of range " + range;
+    return std::nullopt;
+  }
+  return static_cast<std::uint16_t>(value);
+}
+
+// An interface name or index after '%': what Linux allows in practice, and under IF_NAMESIZE.
+bool is_scope(std::string_view scope) {
+  return !scope.empty() && scope.size() < IF_NAMESIZE &&
+         std::all_of(scope.begin(), scope.end(),
+                     [](char c) { return is_alnum(c) || c == '_' || c == '-' || c == '.'; });
+}
+
+std::string canonical_ipv6(const in6_addr& addr) {
+  std::array<char, INET6_ADDRSTRLEN> text{};
+  ::inet_ntop(AF_INET6, &addr, text.data(), text.size());
+  return text.data();
+}
+
+// The inside of `[...]`. `role` names the part; only a bind address may carry a scope.
+std::optional<std::string> read_bracketed_host(const Part& part, std::string_view role,
+                                               bool scope_allowed, std::string& problem) {
+  const std::string subject = std::string(role) + " " + quote(part.written);
+  std::string_view address = part.inner;
+  std::string_view scope;
+  if (const std::size_t percent = address.find('%'); percent != std::string_view::npos) {
+    scope = address.substr(percent + 1);
+    address = address.substr(0, percent);
+    if (!scope_allowed) {
+      problem = subject + " has an interface scope, which only the bind address may have";
+      return std::nullopt;
+    }
+    if (!is_scope(scope)) {
+      problem = subject + " has an invalid interface name after '%'";
+      return std::nullopt;
+    }
+  }
+  in6_addr addr{};
+  if (address.empty()) {
+    problem = subject + " has no address between '[' and ']'";
+    return std::nullopt;
+  }
+  if (!read_ipv6(address, addr)) {
+    problem = subject + " is not a valid IPv6 address (brackets are only for IPv6)";
+    return std::nullopt;
+  }
+  std::string host = canonical_ipv6(addr);
+  if (!scope.empty()) host += "%" + std::string(scope);
+  return host;
+}
+
+// An unbracketed host: an IPv4 address or a host name (lower-cased).
+std::optional<std::string> read_plain_host(const Part& part, std::string_view role,
+                                           std::string& problem) {
+  if (part.written.empty()) {
+    problem = std::string(role) + " is empty";
+    return std::nullopt;
+  }
+  std::string_view why;
+  switch (classify_host(part.written, &why)) {
+    case HostKind::ipv4:
+      return std::string(part.written);  // inet_pton's strict form is already canonical
+    case HostKind::name:
+      return lowercase(part.written);
+    case HostKind::ipv6:  // unreachable: ':' splits parts, and --bind brackets bare IPv6
+    case HostKind::invalid:
+      break;
+  }
+  if (why.empty()) why = "must be written in brackets";
+  problem = std::string(role) + " " + quote(part.written) + " " + std::string(why);
+  return std::nullopt;
+}
+
+std::optional<std::string> read_bind(const Part& part, std::string_view role,
+                                     std::string& problem) {
+  if (part.bracketed) return read_bracketed_host(part, role, true, problem);
+  if (part.written == "*") return std::string("0.0.0.0");
+  return read_plain_host(part, role, problem);
+}
+
+std::optional<std::string> read_target(const Part& part, std::string& problem) {
+  constexpr std::string_view kRole = "target host";
+  if (part.written == "*") {
+    problem = "target host '*' is not a host ('*' means every interface, for the bind address)";
+    return std::nullopt;
+  }
+  auto host = part.bracketed ? read_bracketed_host(part, kRole, false, problem)
+                             : read_plain_host(part, kRole, problem);
+  if (host && (*host == "0.0.0.0" || *host == "::")) {
+    problem = "target host " + quote(part.written) +
+              " is the unspecified address, which names no host to connect to "
+              "(use 'localhost' or the host's address)";
+    return std::nullopt;
+  }
+  return host;
+}
+
+// --bind holds one host, so a bare IPv6 address is unambiguous there; brackets are optional.
+Part part_from_bind_flag(std::string_view value) {
+  if (value.size() >= 2 && value.front() == '[' && value.back() == ']') {
+    return {value, value.substr(1, value.size() - 2), true};
+  }
+  if (value.find(':') != std::string_view::npos) return {value, value, true};
+  return {value, value, false};
+}
+
+// Which part is which, by count; indexes into Parts, kNone for an absent part.
+constexpr std::size_t kNone = kMaxParts;
+struct Layout {
+  std::size_t bind = kNone, local = kNone, host = kNone, remote = kNone;
+};
+
+std::optional<Layout> layout_of(const Parts& parts, std::string& problem) {
+  switch (parts.count) {
+    case 2:
+      return Layout{kNone, 0, kNone, 1};
+    case 3:
+      if (!parts.items[0].bracketed && all_digits(parts.items[0].written)) {
+        return Layout{kNone, 0, 1, 2};
+      }
+      return Layout{0, 1, kNone, 2};
+    case 4:
+      return Layout{0, 1, 2, 3};
+    default:
+      break;
+  }
+  problem = parts.count < 2
+                ? "the spec is missing the remote port (expected " + std::string(kSyntax) +
+                      ", e.g. '15432:5432')"
+                : "the spec has too many ':'-separated parts (expected " + std::string(kSyntax) +
+                      "; write IPv6 addresses in brackets, e.g. '[::1]')";
+  return std::nullopt;
+}
+
+// Before reading any part: "15432:5432:" is better told "remote port is empty" than that
+// '5432' is not a host name.
+bool check_not_empty(const Parts& parts, const Layout& layout, std::string& problem) {
+  const std::pair<std::size_t, const char*> roles[] = {{layout.bind, "bind address"},
+                                                       {layout.local, "local port"},
+                                                       {layout.host, "target host"},
+                                                       {layout.remote, "remote port"}};
+  for (const auto& [index, role] : roles) {
+    if (index != kNone && parts.items[index].written.empty()) {
+      problem = std::string(role) + " is empty";
+      return false;
+    }
+  }
+  return true;
+}
+
+std::optional<ForwardSpec> read_spec(std::string_view text, std::string_view default_bind,
+                                     std::string& problem) {
+  if (text.empty()) {
+    problem = "the spec is empty (expected " + std::string(kSyntax) + ", e.g. '15432:5432')";
+    return std::nullopt;
+  }
+  if (text.size() > kMaxForwardSpecText) {
+    problem = "the spec is longer than " + std::to_string(kMaxForwardSpecText) + " bytes";
+    return std::nullopt;
+  }
+  Parts parts;
+  if (!check_bytes(text, problem) || !split_parts(text, parts, problem)) return std::nullopt;
+  ForwardSpec spec;
+  const Part& last = parts.items[parts.count - 1];
+  if (parts.count >= 2 && !last.bracketed &&
+      (equals_ignoring_case(last.written, "tcp") || equals_ignoring_case(last.written, "udp"))) {
+    spec.protocol =
+        to_lower(last.written[0]) == 'u' ? TransportProtocol::udp : TransportProtocol::tcp;
+    --parts.count;
+  }
+  const auto layout = layout_of(parts, problem);
+  if (!layout || !check_not_empty(parts, *layout, problem)) return std::nullopt;
+  // Ports first: in "5353:53:sctp" the mistake is the protocol, not a host named "53".
+  const auto local = read_port(parts.items[layout->local], "local port", 0, problem);
+  if (!local) return std::nullopt;
+  const auto remote = read_port(parts.items[layout->remote], "remote port", 1, problem);
+  if (!remote) return std::nullopt;
+  auto bind = layout->bind != kNone ? read_bind(parts.items[layout->bind], "bind address", problem)
+                                    : read_bind(part_from_bind_flag(default_bind),
+                                                "bind address (from --bind)", problem);
+  if (!bind) return std::nullopt;
+  if (layout->host != kNone) {
+    auto target = read_target(parts.items[layout->host], problem);
+    if (!target) return std::nullopt;
+    spec.target_host = std::move(*target);
+  }
+  spec.bind_host = std::move(*bind);
+  spec.local_port = *local;
+  spec.target_port = *remote;
+  return spec;
+}
+
+}  // namespace
+
+std::string to_string(TransportProtocol protocol) {
+  return protocol == TransportProtocol::udp ? "udp" : "tcp";
+}
+
+HostKind classify_host(std::string_view host, std::string_view* problem) noexcept {
+  std::string_view why;
+  HostKind kind = HostKind::invalid;
+  in_addr v4{};
+  in6_addr v6{};
+  if (host.empty()) {
+    why = "is empty";
+  } else if (host.find(':') != std::string_view::npos) {
+    if (read_ipv6(host, v6)) {
+      kind = HostKind::ipv6;
+    } else {
+      why = host.find('%') != std::string_view::npos
+                ? "is not a valid IPv6 address (an interface scope is not allowed here)"
+                : "is not a valid IPv6 address";
+    }
+  } else if (read_ipv4(host, v4)) {
+    kind = HostKind::ipv4;
+  } else if (const char* name_problem = host_name_problem(host); name_problem != nullptr) {
+    why = name_problem;
+  } else {
+    kind = HostKind::name;
+  }
+  if (problem != nullptr) *problem = why;
+  return kind;
+}
+
+std::string ForwardSpec::name() const {
+  std::string text = format_host(bind_host);
+  text += ':' + std::to_string(local_port) + ':' + format_host(target_host) + ':' +
+          std::to_string(target_port);
+  if (protocol == TransportProtocol::udp) text += ":udp";
+  return text;
+}
+
+std::optional<ForwardSpec> parse_forward_spec(std::string_view text, std::string_view default_bind,
+                                              std::string* error) {
+  std::string problem;
+  auto spec = read_spec(text, default_bind, problem);
+  if (!spec && error != nullptr) *error = "-L " + quote(text) + ": " + problem;
+  return spec;
+}
+
+}  // namespace ringtunnel
