@@ -54,8 +54,10 @@ inline constexpr std::chrono::hours kKeyUpdateInterval{1};
 
 // ---- §4 limits and AuthResult defaults ----------------------------------------------------
 
-/// Default and ceiling of concurrent streams per session (AuthResult.max_streams).
-inline constexpr uint32_t kMaxStreams = 1024;
+/// Default concurrent streams per session (AuthResult.max_streams; the server's --max-streams).
+/// Large enough that one client's two sessions carry 10,000 streams; each costs the server
+/// about a kilobyte of memory plus its socket.
+inline constexpr uint32_t kMaxStreams = 8192;
 /// Default PING interval the server expects (AuthResult.heartbeat_ms).
 inline constexpr std::chrono::milliseconds kDefaultHeartbeat{15000};
 /// Bytes one end buffers per session before closing with flow_control.

@@ -59,7 +59,7 @@ Result<Open> decode_open(std::span<const std::byte> payload) noexcept {
   in.read(p.host, Field::open_host);
   in.read(p.tunnel, Field::open_tunnel);
   if (auto ec = in.finish(Field::open)) return ec;
-  if (p.kind != kOpenKindTcp) return make_error(Problem::bad_value, Field::open_kind, p.kind);
+  if (!is_known_open_kind(p.kind)) return make_error(Problem::bad_value, Field::open_kind, p.kind);
   if (auto ec = check_window(p.window, Field::open_window)) return ec;
   return p;
 }
@@ -162,7 +162,7 @@ std::size_t payload_size(const Close& p) noexcept {
 // ---- encode -------------------------------------------------------------------------------
 
 Result<void> append_frame(ByteWriter& out, uint32_t stream_id, const Open& p) noexcept {
-  if (p.kind != kOpenKindTcp) return make_error(Problem::bad_value, Field::open_kind, p.kind);
+  if (!is_known_open_kind(p.kind)) return make_error(Problem::bad_value, Field::open_kind, p.kind);
   if (auto ec = check_window(p.window, Field::open_window)) return ec;
   if (auto ec = check_text(p.host, Field::open_host)) return ec;
   if (auto ec = check_text(p.tunnel, Field::open_tunnel)) return ec;

@@ -17,8 +17,16 @@ namespace ringtunnel::protocol {
 // Everything here is a pure function of its arguments (classes hold only their own state):
 // any thread may call it, and nothing does I/O, crypto or, on the decode side, allocation.
 
-/// OPEN.kind for a TCP stream, the only kind version 1 defines.
+/// OPEN.kind for a TCP stream.
 inline constexpr uint8_t kOpenKindTcp = 1;
+/// OPEN.kind for a policy check: "would a TCP stream to host:port be accepted?" The peer
+/// answers OPEN_OK or OPEN_REFUSED without connecting anywhere, and the stream ends there.
+inline constexpr uint8_t kOpenKindTcpCheck = 2;
+
+/// True for the kinds version 1 defines (TCP, TCP check).
+constexpr bool is_known_open_kind(uint8_t kind) noexcept {
+  return kind == kOpenKindTcp || kind == kOpenKindTcpCheck;
+}
 
 // Payload structs. String fields are views: after decode they point into the payload (valid
 // as long as the record plaintext is); for encode they point wherever the caller likes.

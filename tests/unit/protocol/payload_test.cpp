@@ -162,12 +162,15 @@ TEST_CASE("OPEN and OPEN_OK windows are at most 2^31-1", "[protocol][payload]") 
         "OPEN_OK window exceeds 2147483647, the largest window (flow_control)");
 }
 
-TEST_CASE("OPEN kind must be 1 (TCP)", "[protocol][payload]") {
-  CHECK(decode_error<Open>(hex("02 00000001 0050 00 00")) ==
-        "OPEN kind is 2; it must be 1 (TCP) (protocol_error)");
+TEST_CASE("OPEN kind must be 1 (TCP) or 2 (TCP check)", "[protocol][payload]") {
+  CHECK(decode_error<Open>(hex("03 00000001 0050 00 00")) ==
+        "OPEN kind is 3; it must be 1 (TCP) or 2 (TCP check) (protocol_error)");
+  CHECK(decode_payload<Open>(hex("02 00000001 0050 00 00"))->kind == kOpenKindTcpCheck);
   Bytes out;
   ByteWriter w(out);
   CHECK(append_frame(w, 1, Open{0, 1, 1, "h", ""}).error() == Reason::protocol_error);
+  CHECK(append_frame(w, 1, Open{3, 1, 1, "h", ""}).error() == Reason::protocol_error);
+  CHECK(append_frame(w, 1, Open{kOpenKindTcpCheck, 0, 5432, "localhost", "db"}).ok());
 }
 
 TEST_CASE("str8 fields must be UTF-8 and fit 255 bytes", "[protocol][payload]") {
