@@ -59,6 +59,7 @@ struct ClientClaim {
   crypto::Ed25519PublicKey client_identity{};
   std::string client_fingerprint;
   bool token_valid = false;
+  bool token_presented = false;  ///< a token MAC was sent, valid or not
   std::string client_name;
 };
 

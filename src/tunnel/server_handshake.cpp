@@ -155,6 +155,7 @@ Result<ClientClaim> ServerHandshake::on_client_auth(
   claim.client_identity = auth->client_identity;
   claim.client_fingerprint = make_identity(auth->client_identity).fingerprint;
   claim.token_valid = token_matches(auth->token_mac, expected_token, th1_);
+  claim.token_presented = auth->token_mac.has_value();
   claim.client_name = std::move(auth->client_name);
   client_ = PeerIdentity{claim.client_identity, claim.client_fingerprint};
   hs_c2s_.reset();

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: MIT
+// Session: one authenticated connection between client and server, multiplexing streams.
+#pragma once
+
+#include <chrono>
+#include <coroutine>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <unordered_map>
+#include <vector>
+
+#include "net/unique_fd.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/limits.hpp"
+#include "protocol/payload.hpp"
+#include "runtime/mirrored_buffer.hpp"
+#include "runtime/reactor.hpp"
+#include "runtime/timer_heap.hpp"
+#include "runtime/task.hpp"
+#include "tunnel/channel.hpp"
+#include "tunnel/session_writer.hpp"
+#include "tunnel/stream.hpp"
+
+namespace ringtunnel::tunnel {
+
+/// How one end runs a session. The peer's limits come from the handshake (AuthResult).
+struct SessionConfig {
+  protocol::Role role = protocol::Role::client;
+  std::uint32_t receive_window = protocol::kDefaultWindow;  ///< credit we grant per stream
+  std::uint32_t max_peer_streams = protocol::kMaxStreams;   ///< streams the peer may hold open
+  std::uint32_t peer_max_frame = protocol::kMaxFramePayload;  ///< largest DATA the peer takes
+  std::uint32_t peer_max_streams = protocol::kMaxStreams;    ///< streams we may hold open
+  std::size_t max_buffered = protocol::kMaxBufferedBytesPerSession;
+  std::string name;  ///< how log lines name this session, e.g. "session to 127.0.0.1:9000"
+};
+
+/// Counters of one session (plain integers, this reactor only).
+struct SessionStats {
+  std::uint64_t streams_opened = 0;    ///< by us, accepted by the peer
+  std::uint64_t streams_accepted = 0;  ///< by the peer, accepted by us
+  std::uint64_t streams_refused = 0;   ///< either way
+  std::uint64_t streams_reset = 0;
+  std::uint64_t bytes_in = 0;          ///< DATA payload received
+  std::uint64_t bytes_out = 0;         ///< DATA payload sent
+  std::uint64_t backlog_resets = 0;    ///< streams reset by the memory cap
+};
+
+class Session;
+
+/// The role's part of a session (server: policy and upstream connects; client: refusals).
+class SessionHandler {
+ public:
+  virtual ~SessionHandler() = default;
+  /// The peer asks for `stream` (`request` points into the received record: copy what you
+  /// keep). Answer exactly once, now or later, with Session::accept or Session::refuse; the
+  /// stream lives until then. If it is abandoned meanwhile (peer RESET, session end) its
+  /// connect_cancellation() fires and the answer only frees it.
+  virtual void on_open_request(Session& session, Stream& stream,
+                               const protocol::Open& request) = 0;
+  /// The session has ended and holds nothing any more: its owner may destroy it now (not
+  /// from inside this call).
+  virtual void on_session_end(Session& session, std::error_code reason) = 0;
+};
+
+/// Both ends of a session run one of these over their socket and Channel. It owns the
+/// streams, reads and dispatches the peer's frames, and writes through its SessionWriter.
+///
+/// Errors the peer causes (bad frames, a window overrun, a failed record) close this session
+/// only, with CLOSE(reason) and one log line; streams are reset; nothing else is affected.
+/// Threads: created, used and destroyed on one reactor. Lifetime: after start(), destroy it
+/// only once the handler's on_session_end has run.
+class Session {
+ public:
+  /// `leftover`: bytes that arrived behind the handshake (the first records). `in` is the
+  /// receive ring (at least 2 * channel->max_unit() bytes; see make_receive_ring).
+  Session(runtime::MirroredBuffer in, net::UniqueFd socket, std::unique_ptr<Channel> channel, SessionConfig config,
+          SessionHandler& handler, std::vector<std::byte> leftover);
+  ~Session();
+
+  /// A receive ring big enough for `channel`. Errors: as MirroredBuffer::create.
+  static Result<runtime::MirroredBuffer> make_receive_ring(const Channel& channel);
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
+
+  /// Starts reading and writing.
+  void start();
+
+  /// Carries the local connection `local` to `target` on the peer's side: OPEN now, bytes once
+  /// the peer's OPEN_OK arrives; a refusal is logged naming the tunnel and the reason, and the
+  /// connection is closed. On success `local` is moved from. False (and `local` untouched)
+  /// when this session takes no new streams (closing, GOAWAY, the peer's stream limit).
+  bool open_stream(net::UniqueFd& local, const OpenTarget& target);
+
+  /// Asks the peer whether a stream to `target` would be accepted, without connecting.
+  /// Ok, or the refusal's reason with the peer's message in `*message`; ECANCELED when the
+  /// session ends first.
+  runtime::Task<Result<void>> check_stream(OpenTarget target, std::string* message);
+
+  /// Accepts a peer's stream (see SessionHandler): OPEN_OK, then bytes flow over `upstream`.
+  /// For a check stream `upstream` is empty. An abandoned stream is just freed.
+  void accept(Stream& stream, net::UniqueFd upstream);
+  /// Refuses a peer's stream with OPEN_REFUSED(reason, message).
+  void refuse(Stream& stream, protocol::Reason reason, std::string_view message);
+
+  /// Ends the session: CLOSE(reason, message) goes out after what is queued, every stream is
+  /// reset, and on_session_end follows once everything is released.
+  void close(protocol::Reason reason, std::string_view message);
+
+  /// True while new streams may be opened here.
+  bool accepting_streams() const noexcept;
+  std::size_t stream_count() const noexcept { return streams_.size(); }
+  const SessionConfig& config() const noexcept { return config_; }
+  const std::string& name() const noexcept { return config_.name; }
+  SessionStats& stats() noexcept { return stats_; }
+  const WriterStats& writer_stats() const noexcept { return writer_.stats(); }
+  /// Why the session ended (empty while it runs, or after a clean CLOSE from either side).
+  std::error_code end_reason() const noexcept { return end_reason_; }
+
+  // ---- for Stream --------------------------------------------------------------------
+  SessionWriter& writer() noexcept { return writer_; }
+  runtime::Reactor& reactor() noexcept { return reactor_; }
+  /// Queues RESET(reason) for stream `id`.
+  void queue_reset(std::uint32_t id, protocol::Reason reason);
+  /// Bytes buffered for slow sockets changed by `delta`; past the cap the stream holding the
+  /// most is reset (flow_control).
+  void buffered(std::ptrdiff_t delta);
+  /// The stream has finished and its coroutines have ended: forget and destroy it. Nothing may
+  /// touch the stream after this call.
+  void release(Stream& stream) noexcept;
+
+ private:
+  struct CheckWait;
+
+  runtime::Task<void> read_loop();
+  runtime::Task<void> run_writer();
+  Result<void> dispatch(std::span<std::byte> frames);
+  Result<void> on_frame(const protocol::FrameView& frame);
+  Result<void> on_open(const protocol::FrameView& frame);
+  Result<void> on_open_reply(const protocol::FrameView& frame);
+  Result<void> on_stream_frame(const protocol::FrameView& frame);
+  Result<void> on_session_frame(const protocol::FrameView& frame);
+  Stream* find(std::uint32_t id) noexcept;
+  bool seen(std::uint32_t id) const noexcept;
+  std::uint32_t next_stream_id() noexcept;
+  void fail(std::error_code error);
+  void end_streams(protocol::Reason reason);
+  void maybe_finished();
+  void enforce_buffer_cap();
+  static void close_deadline_passed(runtime::Timer& timer);
+
+  runtime::Reactor& reactor_;
+  net::UniqueFd socket_;
+  std::unique_ptr<Channel> channel_;
+  SessionConfig config_;
+  SessionHandler& handler_;
+  SessionWriter writer_;
+  runtime::MirroredBuffer in_;
+  std::vector<std::byte> leftover_;  // handshake leftovers, moved into in_ by the reader
+  std::unordered_map<std::uint32_t, Stream*> streams_;
+  std::unordered_map<std::uint32_t, CheckWait*> checks_;
+  protocol::StreamIdTracker peer_ids_;
+  std::uint32_t last_own_id_ = 0;
+  std::uint32_t own_open_ = 0;   // our streams (opening or open) counted against the peer's limit
+  std::uint32_t peer_open_ = 0;  // the peer's streams counted against ours
+  std::size_t buffered_ = 0;
+  bool started_ = false;
+  bool closing_ = false;      // close() or the peer's CLOSE/GOAWAY: no new streams
+  bool peer_goaway_ = false;
+  bool reader_done_ = false;
+  bool writer_done_ = false;
+  bool peer_closed_ = false;  // the peer's CLOSE arrived
+  bool ended_ = false;
+  runtime::Timer close_deadline_;  // bounds how long a closing session may take to flush
+  std::error_code end_reason_;
+  SessionStats stats_;
+};
+
+}  // namespace ringtunnel::tunnel

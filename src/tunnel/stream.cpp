@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: MIT
+// Stream: the outbound pump, inbound writes with a backlog, credit, half-close and reset.
+#include "tunnel/stream.hpp"
+
+#include <sys/socket.h>
+
+#include <algorithm>
+#include <cerrno>
+
+#include "net/socket.hpp"
+#include "observe/log.hpp"
+#include "runtime/io.hpp"
+#include "tunnel/session.hpp"
+
+namespace ringtunnel::tunnel {
+
+using protocol::Reason;
+
+// ---- PendingFrames ------------------------------------------------------------------------
+
+void PendingFrames::push(runtime::Buffer owner, std::span<const std::byte> bytes) noexcept {
+  Entry& entry = entries[(head + count) % kMaxPending];
+  entry.owner = std::move(owner);
+  entry.bytes = bytes;
+  ++count;
+}
+
+void PendingFrames::pop() noexcept {
+  Entry& entry = entries[head];
+  entry.owner.release();  // the provided buffer goes back to its ring
+  entry.bytes = {};
+  head = static_cast<std::uint8_t>((head + 1) % kMaxPending);
+  --count;
+}
+
+void PendingFrames::clear() noexcept {
+  while (count > 0) pop();
+  fin = false;
+}
+
+// ---- Stream -------------------------------------------------------------------------------
+
+/// The pump waits here for the peer's credit and a free pending slot, or the stream's end.
+struct Stream::PumpWait {
+  Stream& stream;
+  bool await_ready() const noexcept {
+    return stream.state_ == State::closed ||
+           (stream.send_credit_ > 0 && !stream.pending_.full());
+  }
+  void await_suspend(std::coroutine_handle<> h) noexcept { stream.pump_waiter_ = h; }
+  void await_resume() const noexcept {}
+};
+
+Stream::Stream(Session& session, std::uint32_t id, Kind kind, OpenTarget target,
+               std::uint32_t receive_window, std::uint32_t send_credit) noexcept
+    : session_(session),
+      id_(id),
+      kind_(kind),
+      state_(protocol::stream_opener(id) == session.config().role ? State::opening
+                                                                   : State::accepting),
+      target_(std::move(target)),
+      send_credit_(send_credit),
+      receive_window_(receive_window),
+      receive_left_(receive_window) {}
+
+Stream::~Stream() {
+  RT_ASSERT(tasks_ == 0);
+  if (backlog_size_ > 0) session_.buffered(-static_cast<std::ptrdiff_t>(backlog_size_));
+}
+
+void Stream::start(std::uint32_t send_credit) {
+  RT_ASSERT(state_ == State::opening || state_ == State::accepting);
+  state_ = State::open;
+  send_credit_ = send_credit;
+  (void)net::set_tcp_nodelay(socket_.get());
+  receiver_.emplace(socket_.get());
+  ++tasks_;
+  runtime::spawn(pump());
+}
+
+runtime::Task<void> Stream::pump() {
+  for (;;) {
+    auto received = co_await receiver_->receive();
+    if (state_ == State::closed) break;
+    if (!received) {  // the application reset its connection
+      abort(Reason::stream_reset, true);
+      break;
+    }
+    runtime::Buffer buffer = std::move(received).value();
+    if (buffer.empty()) {  // end of stream: FIN after what is queued
+      pending_.fin = true;
+      session_.writer().data(*this);
+      break;
+    }
+    while (!buffer.empty()) {
+      co_await PumpWait{*this};
+      if (state_ == State::closed) break;
+      const std::size_t n = std::min<std::size_t>(
+          {buffer.size(), send_credit_, session_.config().peer_max_frame});
+      send_credit_ -= static_cast<std::uint32_t>(n);
+      const auto bytes = std::span<const std::byte>(buffer.bytes().first(n));
+      session_.stats().bytes_out += n;
+      if (n == buffer.size()) {
+        pending_.push(std::move(buffer), bytes);  // the last piece owns the buffer
+      } else {
+        pending_.push(runtime::Buffer(), bytes);  // `buffer` outlives this entry: it is queued later
+        buffer.consume(n);
+      }
+      session_.writer().data(*this);
+    }
+    if (state_ == State::closed) break;
+  }
+  task_ended();
+}
+
+void Stream::on_sealed(std::size_t frames, bool fin) noexcept {
+  for (std::size_t i = 0; i < frames; ++i) pending_.pop();
+  if (fin) {
+    pending_.fin = false;
+    out_done_ = true;
+    maybe_finish();  // may release this stream: nothing after it
+    return;
+  }
+  wake_pump();
+}
+
+void Stream::wake_pump() noexcept {
+  if (pump_waiter_ && (state_ == State::closed || (send_credit_ > 0 && !pending_.full()))) {
+    session_.reactor().schedule(std::exchange(pump_waiter_, nullptr));
+  }
+}
+
+bool Stream::on_window(std::uint32_t increment) {
+  if (increment > protocol::kMaxWindow - send_credit_) return false;
+  send_credit_ += increment;
+  wake_pump();
+  return true;
+}
+
+bool Stream::on_data(std::span<const std::byte> payload) {
+  if (payload.size() > receive_left_) return false;
+  receive_left_ -= static_cast<std::uint32_t>(payload.size());
+  if (fin_received_) return true;  // DATA after FIN: dropped (the session checks the order)
+  if (draining_active_ || backlog_size_ > 0) {
+    backlog_append(payload);
+    return true;
+  }
+  // Straight from the session's receive buffer: one syscall, no copy, when the socket has room.
+  const ssize_t sent = ::send(socket_.get(), payload.data(), payload.size(),
+                              MSG_DONTWAIT | MSG_NOSIGNAL);
+  if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+    abort(Reason::stream_reset, true);  // the application has gone
+    return true;
+  }
+  const std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
+  if (done > 0) consumed(done);
+  if (done < payload.size()) backlog_append(payload.subspan(done));
+  return true;
+}
+
+void Stream::backlog_append(std::span<const std::byte> bytes) {
+  backlog_.insert(backlog_.end(), bytes.begin(), bytes.end());
+  backlog_size_ += bytes.size();
+  session_.buffered(static_cast<std::ptrdiff_t>(bytes.size()));
+  if (!draining_active_) {
+    draining_active_ = true;
+    ++tasks_;
+    runtime::spawn(drain());
+  }
+}
+
+runtime::Task<void> Stream::drain() {
+  while (state_ != State::closed && !backlog_.empty()) {
+    std::swap(backlog_, draining_);  // on_data appends to backlog_ while this send runs
+    auto sent = co_await runtime::send_all(socket_.get(), draining_);
+    if (state_ == State::closed) break;
+    if (!sent) {
+      abort(Reason::stream_reset, true);
+      break;
+    }
+    const std::size_t n = draining_.size();
+    draining_.clear();
+    backlog_size_ -= n;
+    session_.buffered(-static_cast<std::ptrdiff_t>(n));
+    consumed(n);
+  }
+  // An idle stream keeps no backlog memory.
+  std::vector<std::byte>().swap(draining_);
+  if (backlog_.empty()) std::vector<std::byte>().swap(backlog_);
+  draining_active_ = false;
+  if (state_ == State::open && fin_received_ && !in_done_) {
+    ::shutdown(socket_.get(), SHUT_WR);
+    in_done_ = true;
+    maybe_finish();
+  }
+  task_ended();
+}
+
+void Stream::consumed(std::size_t bytes) {
+  unreturned_ += static_cast<std::uint32_t>(bytes);
+  // Credit goes back in batches (a quarter of the window), not per write.
+  if (unreturned_ >= std::max<std::uint32_t>(receive_window_ / 4, 1) && !fin_received_) {
+    session_.writer().window(*this);
+  }
+}
+
+std::uint32_t Stream::credit_to_return() noexcept {
+  if (state_ != State::open || fin_received_) return 0;
+  const std::uint32_t credit = std::exchange(unreturned_, 0);
+  receive_left_ += credit;
+  return credit;
+}
+
+void Stream::on_fin() {
+  fin_received_ = true;
+  if (draining_active_ || backlog_size_ > 0) return;  // drain() half-closes when done
+  ::shutdown(socket_.get(), SHUT_WR);
+  in_done_ = true;
+  maybe_finish();
+}
+
+void Stream::maybe_finish() {
+  if (state_ != State::open || !in_done_ || !out_done_) return;
+  state_ = State::closed;
+  session_.writer().forget(*this);
+  if (tasks_ == 0) session_.release(*this);
+}
+
+void Stream::abort(Reason reason, bool send_reset) {
+  if (state_ == State::closed) return;
+  const bool was_flowing = state_ == State::open;
+  state_ = State::closed;
+  if (send_reset) session_.queue_reset(id_, reason);
+  session_.writer().forget(*this);
+  pending_.clear();
+  // The backlog goes now; a send still in flight keeps `draining_` until drain() resumes.
+  session_.buffered(-static_cast<std::ptrdiff_t>(backlog_size_));
+  backlog_size_ = 0;
+  std::vector<std::byte>().swap(backlog_);
+  if (socket_ && was_flowing) {
+    // Abortive close: the application sees a reset, not a clean end of stream. The shutdown
+    // also ends a send or receive still in flight on the socket.
+    const ::linger abortive{1, 0};
+    ::setsockopt(socket_.get(), SOL_SOCKET, SO_LINGER, &abortive, sizeof abortive);
+    ::shutdown(socket_.get(), SHUT_RDWR);
+  }
+  if (receiver_) receiver_->stop();
+  if (pump_waiter_) session_.reactor().schedule(std::exchange(pump_waiter_, nullptr));
+  if (tasks_ == 0) session_.release(*this);
+}
+
+void Stream::abandon() noexcept {
+  abandoned_ = true;
+  connect_cancel_.cancel();
+}
+
+void Stream::task_ended() {
+  --tasks_;
+  if (tasks_ == 0 && state_ == State::closed) session_.release(*this);
+}
+
+}  // namespace ringtunnel::tunnel

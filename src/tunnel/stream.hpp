@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: MIT
+// Stream: one TCP connection carried over a session, both directions, with credit windows.
+#pragma once
+
+#include <array>
+#include <coroutine>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "net/unique_fd.hpp"
+#include "protocol/frame.hpp"
+#include "protocol/reason.hpp"
+#include "runtime/buffer_ring.hpp"
+#include "runtime/cancellation.hpp"
+#include "runtime/receiver.hpp"
+#include "runtime/task.hpp"
+
+namespace ringtunnel::tunnel {
+
+class Session;
+
+/// Where a stream goes, as the opener names it in OPEN.
+struct OpenTarget {
+  std::string host;
+  std::uint16_t port = 0;
+  std::string tunnel;  ///< the tunnel's name, for both ends' log lines
+};
+
+/// Bytes a stream has handed to the session writer and that are not sealed yet: up to
+/// kMaxPending DATA frames (each a view into a provided receive buffer, which the entry may
+/// own) and possibly a FIN after them. The writer reads these; the stream fills them.
+struct PendingFrames {
+  static constexpr std::size_t kMaxPending = 4;
+  struct Entry {
+    runtime::Buffer owner;              ///< the buffer `bytes` lies in, if this entry is its last
+    std::span<const std::byte> bytes;   ///< the DATA payload
+    std::array<std::byte, protocol::kFrameHeaderSize> header{};
+  };
+  std::array<Entry, kMaxPending> entries;
+  std::uint8_t head = 0;
+  std::uint8_t count = 0;
+  bool fin = false;  ///< a FIN follows the entries
+  std::array<std::byte, protocol::kFrameHeaderSize> fin_frame{};
+
+  bool empty() const noexcept { return count == 0 && !fin; }
+  bool full() const noexcept { return count == kMaxPending; }
+  Entry& front() noexcept { return entries[head]; }
+  Entry& at(std::size_t i) noexcept { return entries[(head + i) % kMaxPending]; }
+  void push(runtime::Buffer owner, std::span<const std::byte> bytes) noexcept;
+  void pop() noexcept;
+  void clear() noexcept;
+};
+
+/// One proxied TCP connection inside a session: the local socket (the application's
+/// connection on the client, the upstream connection on the server) and the stream state of
+/// docs/protocol.md §3.
+///
+/// Outbound (socket → peer): a pump coroutine receives into provided buffers and hands them
+/// to the session writer as DATA frames within the peer's credit; EOF becomes FIN.
+/// Inbound (peer → socket): DATA is written at once with a non-blocking send straight from
+/// the session's receive buffer; what the socket cannot take yet is copied to a backlog
+/// that a drain coroutine writes out. Credit goes back (WINDOW) as bytes reach the socket, so
+/// a slow reader only ever stalls its own stream.
+///
+/// Lifetime: owned by its Session (created and destroyed only by it); destroyed once both
+/// directions are finished or it was reset, and its coroutines have ended.
+/// Threads: the session's reactor only.
+class Stream {
+ public:
+  enum class State : std::uint8_t {
+    opening,    ///< we sent OPEN, waiting for OPEN_OK / OPEN_REFUSED
+    accepting,  ///< the peer sent OPEN; the session's handler is connecting
+    open,       ///< bytes flow
+    closed,     ///< finished or reset; waiting for its coroutines to end
+  };
+  enum class Kind : std::uint8_t { tcp, check };
+
+  Stream(Session& session, std::uint32_t id, Kind kind, OpenTarget target,
+         std::uint32_t receive_window, std::uint32_t send_credit) noexcept;
+  ~Stream();
+  Stream(const Stream&) = delete;
+  Stream& operator=(const Stream&) = delete;
+
+  std::uint32_t id() const noexcept { return id_; }
+  State state() const noexcept { return state_; }
+  Kind kind() const noexcept { return kind_; }
+  const OpenTarget& target() const noexcept { return target_; }
+  /// Cancels the handler's connect when the stream goes away meanwhile (accepting state).
+  runtime::Cancellation& connect_cancellation() noexcept { return connect_cancel_; }
+  /// The peer's credit left for our DATA (before start(): what its OPEN granted).
+  std::uint32_t send_credit() const noexcept { return send_credit_; }
+  /// True once the peer reset or the session closed while the handler was connecting.
+  bool abandoned() const noexcept { return abandoned_; }
+
+  // ---- used by Session ----------------------------------------------------------------
+
+  /// The local socket this stream carries (kept until the stream starts or is refused).
+  void attach(net::UniqueFd socket) noexcept { socket_ = std::move(socket); }
+  /// The connection is up (OPEN_OK sent or received): bytes start to flow, within the
+  /// peer's `send_credit`.
+  void start(std::uint32_t send_credit);
+  /// Peer DATA: write it to the socket now or keep it in the backlog. False when the peer
+  /// overran our window (a session-level flow_control violation).
+  [[nodiscard]] bool on_data(std::span<const std::byte> payload);
+  /// Peer WINDOW. False when the credit would pass 2^31 - 1 (flow_control).
+  [[nodiscard]] bool on_window(std::uint32_t increment);
+  /// Peer FIN: no more DATA; half-close the socket once the backlog is written.
+  void on_fin();
+  /// Ends both directions at once (peer RESET, our error, session end). `send_reset` queues
+  /// RESET(reason) for the peer. Abortive close of the socket, so the application sees it.
+  void abort(protocol::Reason reason, bool send_reset);
+  /// The peer's reply to our OPEN never came because the session ended, or the handler's
+  /// connect is to be abandoned.
+  void abandon() noexcept;
+
+  /// Bytes received from the peer and not yet written to the socket.
+  std::size_t backlog_bytes() const noexcept { return backlog_size_; }
+  /// Credit consumed by the application and not yet returned with WINDOW.
+  std::uint32_t credit_to_return() noexcept;
+
+  /// The writer's view of what this stream has queued.
+  PendingFrames& pending() noexcept { return pending_; }
+  /// The writer sealed `frames` entries (and the FIN if `fin`): release them, wake the pump.
+  void on_sealed(std::size_t frames, bool fin) noexcept;
+
+  // Intrusive links of the writer's lists (data to send, credit to return); only the
+  // SessionWriter touches them.
+  Stream* prev_data = nullptr;
+  Stream* next_data = nullptr;
+  bool in_data_list = false;
+  Stream* prev_window = nullptr;
+  Stream* next_window = nullptr;
+  bool in_window_list = false;
+
+ private:
+  runtime::Task<void> pump();
+  runtime::Task<void> drain();
+  void consumed(std::size_t bytes);
+  void backlog_append(std::span<const std::byte> bytes);
+  void maybe_finish();
+  void wake_pump() noexcept;
+  void task_ended();
+
+  struct PumpWait;  // awaiter: credit and a free pending slot, or the stream closing
+
+  Session& session_;
+  std::uint32_t id_;
+  Kind kind_;
+  State state_;
+  OpenTarget target_;
+  net::UniqueFd socket_;
+  std::optional<runtime::Receiver> receiver_;
+  runtime::Cancellation connect_cancel_;
+
+  // Outbound: the peer's credit, what waits for the writer, the pump waiting for room.
+  std::uint32_t send_credit_;
+  PendingFrames pending_;
+  std::coroutine_handle<> pump_waiter_;
+  bool out_done_ = false;  // FIN sealed (or the direction aborted)
+
+  // Inbound: the credit we granted, consumed bytes to return, the backlog.
+  std::uint32_t receive_window_;
+  std::uint32_t receive_left_;
+  std::uint32_t unreturned_ = 0;
+  std::vector<std::byte> backlog_;    // appended to by on_data
+  std::vector<std::byte> draining_;   // being written by drain()
+  std::size_t backlog_size_ = 0;
+  bool draining_active_ = false;
+  bool fin_received_ = false;
+  bool in_done_ = false;   // FIN received and everything before it written (or aborted)
+
+  unsigned tasks_ = 0;     // coroutines running on this stream (pump, drain)
+  bool abandoned_ = false;
+};
+
+}  // namespace ringtunnel::tunnel
