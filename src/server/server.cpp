@@ -1,0 +1,374 @@
+// SPDX-License-Identifier: MIT
+// Server: per-core listeners, the accept-to-session path, stopping core 0 last.
+#include "server/server.hpp"
+
+#include <sys/socket.h>
+
+#include <cerrno>
+
+#include "crypto/fingerprint.hpp"
+#include "net/socket.hpp"
+#include "observe/log.hpp"
+#include "protocol/handshake.hpp"
+#include "runtime/cross_core.hpp"
+#include "runtime/io.hpp"
+#include "server/server_core.hpp"
+#include "tunnel/aead_channel.hpp"
+#include "tunnel/handshake_io.hpp"
+
+namespace ringtunnel::server {
+namespace {
+
+using namespace std::chrono_literals;
+using protocol::Reason;
+using runtime::Task;
+using Clock = std::chrono::steady_clock;
+
+constexpr unsigned kAdmissionCore = 0;
+
+// "SHA256:abcd… (laptop) from 10.0.0.5:51234": how log lines name a client.
+std::string client_label(const tunnel::ClientClaim& claim, const net::SocketAddress& from) {
+  std::string label = claim.client_fingerprint;
+  if (!claim.client_name.empty()) label += " (" + claim.client_name + ")";
+  return label + " from " + from.to_string();
+}
+
+// Failures that count against the source address: anything the client could have got right.
+bool counts_as_failure(std::error_code error) {
+  const Reason reason = protocol::reason_of(error);
+  return reason != Reason::server_full && reason != Reason::server_busy &&
+         reason != Reason::internal_error && reason != Reason::shutting_down;
+}
+
+void deliver_session_ended(runtime::Reactor&, runtime::CoreMessage& message) {
+  auto* server = static_cast<Server*>(message.context);
+  crypto::PublicKey key{};
+  std::copy(message.bytes.begin(), message.bytes.end(), key.begin());
+  server->admission().session_ended(key);
+}
+
+void deliver_core_stopped(runtime::Reactor& core0, runtime::CoreMessage& message) {
+  static_cast<Server*>(message.context)->core_stopped(core0);
+}
+
+}  // namespace
+
+// ---- Server -------------------------------------------------------------------------------
+
+Server::Server(ServerOptions options, crypto::Ed25519PrivateKey identity,
+               crypto::AuthorizedKeys keys, unsigned reactors, net::Resolver& resolver)
+    : options_(std::move(options)),
+      identity_(std::move(identity)),
+      resolver_(resolver),
+      admission_(std::move(keys), options_.admission),
+      cores_(reactors) {}
+
+Server::~Server() = default;
+
+Result<void> Server::start_on(runtime::Reactor& reactor) {
+  auto listener = net::listen_tcp(options_.listen, net::ReusePort::yes);
+  if (!listener) return listener.error();
+  auto core = std::make_unique<ServerCore>(*this, reactor);
+  core->listener = std::move(*listener);
+  core->acceptor = std::make_unique<runtime::Acceptor>(core->listener.get());
+  ServerCore& ref = *core;
+  cores_[reactor.id()] = std::move(core);
+  ++ref.tasks;
+  runtime::spawn(ref.accept_loop());
+  return {};
+}
+
+void Server::stop_on(runtime::Reactor& reactor) {
+  ServerCore* core = cores_[reactor.id()].get();
+  if (core == nullptr) {  // never started on this reactor
+    if (reactor.id() != kAdmissionCore) {
+      runtime::CoreMessage done;
+      done.handler = &deliver_core_stopped;
+      done.context = this;
+      reactor.post(kAdmissionCore, std::move(done));
+    }
+    reactor.request_stop();
+    return;
+  }
+  core->stop();
+}
+
+void Server::core_stopped(runtime::Reactor& core0) {
+  ++cores_stopped_;
+  ServerCore* core = cores_[kAdmissionCore].get();
+  if (core) {
+    core->maybe_stopped();
+  } else if (cores_stopped_ + 1 >= cores_.size()) {
+    core0.request_stop();
+  }
+}
+
+ServerTotals Server::totals() const {
+  ServerTotals sum;
+  for (const auto& core : cores_) {
+    if (!core) continue;
+    const ServerTotals& t = core->totals;
+    sum.connections += t.connections;
+    sum.sessions += t.sessions;
+    sum.handshake_failures += t.handshake_failures;
+    sum.refused_at_accept += t.refused_at_accept;
+    sum.streams += t.streams;
+    sum.streams_refused += t.streams_refused;
+    sum.bytes_in += t.bytes_in;
+    sum.bytes_out += t.bytes_out;
+  }
+  return sum;
+}
+
+// ---- accepting and handshakes ---------------------------------------------------------------
+
+Task<void> ServerCore::accept_loop() {
+  while (!stopping) {
+    auto connection = co_await acceptor->accept();
+    if (connection) {
+      ++totals.connections;
+      ++tasks;
+      runtime::spawn(serve(std::move(*connection)));
+    } else if (connection.error() != std::errc::operation_canceled) {
+      // EMFILE and friends: back off briefly instead of spinning on the error.
+      observe::log_warn("accept on {}: {}", server.options().listen.to_string(),
+                        connection.error().message());
+      co_await runtime::sleep(50ms);
+    }
+  }
+  acceptor.reset();
+  --tasks;
+  maybe_stopped();
+}
+
+Task<void> ServerCore::refuse_at_accept(net::UniqueFd connection, const net::SocketAddress& from,
+                                        Reason reason) {
+  ++totals.refused_at_accept;
+  const auto now = Clock::now();
+  if (now - last_accept_refusal_log >= 1s) {
+    observe::log_warn("refused a connection from {}: {}{}", from.to_string(),
+                      protocol::to_string(reason),
+                      suppressed_accept_refusals == 0
+                          ? std::string()
+                          : " (and " + std::to_string(suppressed_accept_refusals) +
+                                " more refusals in the last second)");
+    last_accept_refusal_log = now;
+    suppressed_accept_refusals = 0;
+  } else {
+    ++suppressed_accept_refusals;
+  }
+  // The unsigned refusal hello tells the client why; it may be sent before reading anything.
+  auto body = protocol::encode(protocol::make_refusal(reason));
+  if (body) {
+    auto framed = protocol::frame_handshake_message(*body);
+    if (framed) (void)co_await runtime::send_all(connection.get(), *framed, {.timeout = 1s});
+  }
+}
+
+Task<void> ServerCore::serve(net::UniqueFd connection) {
+  auto from = net::peer_address(connection.get());
+  Admission& admission = server.admission();  // reached only on the admission core
+  if (from && !stopping) {
+    const net::SocketAddress peer = *from;
+    const Reason gate = co_await runtime::call_on(
+        kAdmissionCore, [&] { return admission.begin_handshake(peer, Clock::now()); });
+    if (gate != Reason::ok) {
+      co_await refuse_at_accept(std::move(connection), peer, gate);
+    } else {
+      handshaking.insert(connection.get());
+      tunnel::ServerHandshake handshake(server.identity());
+      tunnel::AdmissionDecision admit =
+          [&admission, peer](const tunnel::ClientClaim& claim) -> Task<tunnel::Admission> {
+        co_return co_await runtime::call_on(kAdmissionCore,
+                                            [&] { return admission.decide(claim, peer); });
+      };
+      tunnel::ClientClaim claim;
+      auto result = co_await tunnel::run_server_handshake(
+          connection.get(), handshake, server.options().admission.token, std::move(admit),
+          server.options().handshake_timeout, &claim);
+      handshaking.erase(connection.get());
+      const bool failed = !result && counts_as_failure(result.error());
+      (void)co_await runtime::call_on(kAdmissionCore, [&] {
+        admission.end_handshake(peer, failed, Clock::now());
+        return 0;
+      });
+      if (!result) {
+        ++totals.handshake_failures;
+        const std::string who = claim.client_fingerprint.empty() ? "a client from " + peer.to_string()
+                                                                 : "client " + client_label(claim, peer);
+        observe::log_warn("{}: handshake failed: {}", who, result.error().message());
+      } else {
+        start_session(std::move(connection), std::move(result).value(), peer);
+      }
+    }
+  }
+  --tasks;
+  maybe_stopped();
+}
+
+void ServerCore::start_session(net::UniqueFd connection, tunnel::ServerHandshakeResult result,
+                               const net::SocketAddress& from) {
+  const crypto::PublicKey key = result.claim.client_identity;
+  const std::string label = client_label(result.claim, from);
+  auto channel = tunnel::AeadChannel::create(result.established, protocol::Role::server,
+                                             tunnel::Channel::Clock::now());
+  auto ring = channel ? tunnel::Session::make_receive_ring(**channel)
+                      : Result<runtime::MirroredBuffer>(channel.error());
+  if (!ring) {
+    observe::log_error("client {}: cannot start its session: {}", label, ring.error().message());
+    release_client(key);
+    return;
+  }
+  const auto& params = server.options().admission.params;
+  tunnel::SessionConfig config;
+  config.role = protocol::Role::server;
+  config.receive_window = params.initial_window;
+  config.max_peer_streams = params.max_streams;
+  config.name = "client " + label;
+  auto session = std::make_unique<tunnel::Session>(std::move(*ring), std::move(connection),
+                                                   std::move(*channel), std::move(config), *this,
+                                                   std::move(result.leftover));
+  tunnel::Session* raw = session.get();
+  sessions.emplace(raw, Live{std::move(session), key, Clock::now()});
+  ++totals.sessions;
+  observe::log_info("client {} connected (core {}, {} session(s) here)", label, reactor.id(),
+                    sessions.size());
+  raw->start();
+  if (stopping) raw->close(Reason::shutting_down, "the server is shutting down");
+}
+
+// ---- sessions and their streams -----------------------------------------------------------
+
+void ServerCore::on_open_request(tunnel::Session& session, tunnel::Stream& stream,
+                                 const protocol::Open& request) {
+  const Decision decision = server.options().policy.check(request.host, request.port);
+  if (!decision) {
+    ++totals.streams_refused;
+    const Reason reason = decision.refusal == Decision::Refusal::port_not_allowed
+                              ? Reason::port_not_allowed
+                              : Reason::host_not_allowed;
+    observe::log_warn("{}: tunnel '{}': refused: {}: {}", session.name(),
+                      stream.target().tunnel, protocol::to_string(reason), decision.reason);
+    session.refuse(stream, reason, decision.reason);
+    return;
+  }
+  if (request.kind == protocol::kOpenKindTcpCheck) {
+    session.accept(stream, {});
+    return;
+  }
+  ++tasks;
+  runtime::spawn(connect_target(session, stream));
+}
+
+Task<void> ServerCore::connect_target(tunnel::Session& session, tunnel::Stream& stream) {
+  // Both stay valid until answered: a stream waiting for its answer holds its session open.
+  const tunnel::OpenTarget target = stream.target();
+  const std::string where = target.host + ":" + std::to_string(target.port);
+  runtime::OpOptions options{.timeout = server.options().connect_timeout,
+                             .cancellation = &stream.connect_cancellation()};
+  auto addresses = co_await server.resolver().resolve(target.host, target.port, options);
+  std::vector<net::SocketAddress> allowed;
+  if (addresses) {
+    for (const auto& address : *addresses) {
+      if (server.options().policy.hosts.allows_address(target.host, address)) {
+        allowed.push_back(address);
+      }
+    }
+  }
+  Reason reason = Reason::ok;
+  std::string message;
+  if (!addresses) {
+    reason = Reason::connect_failed;
+    message = net::resolve_error_text(target.host, addresses.error());
+  } else if (allowed.empty()) {
+    reason = Reason::host_not_allowed;
+    message = "host '" + target.host + "' resolves only to addresses this server may not reach";
+  } else {
+    auto connected = co_await net::connect_first(std::move(allowed), options);
+    if (connected) {
+      ++totals.streams;
+      observe::log_debug("{}: tunnel '{}': connected to {}", session.name(), target.tunnel,
+                         connected->second.to_string());
+      session.accept(stream, std::move(connected->first));
+    } else {
+      reason = connected.error() == std::errc::connection_refused ? Reason::connect_refused
+                                                                  : Reason::connect_failed;
+      message = "connect to " + where + " failed: " + connected.error().message();
+    }
+  }
+  if (reason != Reason::ok) {
+    ++totals.streams_refused;
+    if (!stream.abandoned()) {
+      observe::log_warn("{}: tunnel '{}': {}", session.name(), target.tunnel, message);
+    }
+    session.refuse(stream, reason, message);
+  }
+  --tasks;
+  maybe_stopped();
+}
+
+void ServerCore::on_session_end(tunnel::Session& session, std::error_code reason) {
+  auto it = sessions.find(&session);
+  if (it == sessions.end()) return;
+  const auto& stats = session.stats();
+  totals.bytes_in += stats.bytes_in;
+  totals.bytes_out += stats.bytes_out;
+  const auto seconds =
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - it->second.since).count();
+  observe::log_info("{} disconnected{}{} after {} s ({} streams, {} bytes in, {} bytes out)",
+                    session.name(), reason ? ": " : "", reason ? reason.message() : "", seconds,
+                    stats.streams_accepted, stats.bytes_in, stats.bytes_out);
+  release_client(it->second.key);
+  // Destroyed on the next turn: the session is still on the stack that called us.
+  ++tasks;
+  runtime::spawn([](ServerCore& core, tunnel::Session* done) -> Task<void> {
+    co_await runtime::next_turn();
+    core.sessions.erase(done);
+    --core.tasks;
+    core.maybe_stopped();
+  }(*this, &session));
+}
+
+void ServerCore::release_client(const crypto::PublicKey& key) {
+  // Fire and forget: nothing here waits for core 0, so a stopping core 0 cannot hold it up.
+  runtime::CoreMessage ended;
+  ended.handler = &deliver_session_ended;
+  ended.context = &server;
+  ended.bytes.assign(key.begin(), key.end());
+  if (reactor.id() == kAdmissionCore) {
+    deliver_session_ended(reactor, ended);
+  } else {
+    reactor.post(kAdmissionCore, std::move(ended));
+  }
+}
+
+// ---- stopping -----------------------------------------------------------------------------
+
+void ServerCore::stop() {
+  if (stopping) return;
+  stopping = true;
+  if (acceptor) acceptor->stop();
+  for (int fd : handshaking) ::shutdown(fd, SHUT_RDWR);
+  for (auto& [raw, live] : sessions) raw->close(Reason::shutting_down, "the server is shutting down");
+  maybe_stopped();
+}
+
+void ServerCore::maybe_stopped() {
+  if (!stopping || stopped || tasks > 0 || !sessions.empty()) return;
+  if (reactor.id() != kAdmissionCore) {
+    stopped = true;
+    runtime::CoreMessage done;
+    done.handler = &deliver_core_stopped;
+    done.context = &server;
+    reactor.post(kAdmissionCore, std::move(done));
+    reactor.request_stop();
+    return;
+  }
+  // Core 0 holds the admission state the others call into: it stops once they all have.
+  // (core_stopped counts them through Server.)
+  if (!server.others_stopped()) return;
+  stopped = true;
+  reactor.request_stop();
+}
+
+}  // namespace ringtunnel::server

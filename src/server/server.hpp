@@ -1,0 +1,88 @@
+// SPDX-License-Identifier: MIT
+// Server: accepts clients on every core, runs their handshakes and sessions, connects targets.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "crypto/authorized_keys.hpp"
+#include "crypto/ed25519.hpp"
+#include "net/resolver.hpp"
+#include "net/socket_address.hpp"
+#include "protocol/limits.hpp"
+#include "runtime/reactor.hpp"
+#include "runtime/result.hpp"
+#include "server/admission.hpp"
+#include "server/policy.hpp"
+
+namespace ringtunnel::server {
+
+struct ServerOptions {
+  net::SocketAddress listen;  ///< the tunnel port (every reactor listens, SO_REUSEPORT)
+  Policy policy;              ///< which targets clients may reach
+  AdmissionOptions admission;  ///< keys, token, max clients; admission.params go to clients
+  std::chrono::milliseconds handshake_timeout{protocol::kHandshakeTimeout};
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+};
+
+/// Counters summed over every core (read after the engine has stopped).
+struct ServerTotals {
+  std::uint64_t connections = 0;       ///< accepted on the tunnel port
+  std::uint64_t sessions = 0;          ///< handshakes that ended in a session
+  std::uint64_t handshake_failures = 0;
+  std::uint64_t refused_at_accept = 0;  ///< server_busy / rate_limited
+  std::uint64_t streams = 0;           ///< streams connected to a target
+  std::uint64_t streams_refused = 0;   ///< by policy or a failed connect
+  std::uint64_t bytes_in = 0;          ///< from clients
+  std::uint64_t bytes_out = 0;         ///< to clients
+};
+
+struct ServerCore;
+
+/// The server role. Each reactor listens on the tunnel port with SO_REUSEPORT; a client's
+/// session, its streams and their upstream sockets live on the core that accepted it.
+/// Admission state (authorized keys, max clients, the failure limit) lives on core 0 and is
+/// reached from the other cores with runtime::call_on, so no lock is taken anywhere.
+///
+/// Use: construct on the launching thread with the engine's reactor count, call start_on()
+/// from Engine::start's on_start on every reactor, stop_on() from the signal handler on every
+/// reactor; each reactor then stops by itself once its sessions are gone, core 0 last.
+class Server {
+ public:
+  Server(ServerOptions options, crypto::Ed25519PrivateKey identity, crypto::AuthorizedKeys keys,
+         unsigned reactors, net::Resolver& resolver);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  /// On reactor `reactor`'s thread: opens its listener and starts accepting.
+  /// Errors: the listener's (EADDRINUSE...).
+  Result<void> start_on(runtime::Reactor& reactor);
+  /// On reactor `reactor`'s thread: stops accepting and closes every session with
+  /// CLOSE(shutting_down); the reactor's loop ends when nothing is left on it.
+  void stop_on(runtime::Reactor& reactor);
+
+  ServerTotals totals() const;
+  const ServerOptions& options() const noexcept { return options_; }
+  const crypto::Ed25519PrivateKey& identity() const noexcept { return identity_; }
+  net::Resolver& resolver() noexcept { return resolver_; }
+  /// Core 0 only.
+  Admission& admission() noexcept { return admission_; }
+  unsigned reactors() const noexcept { return static_cast<unsigned>(cores_.size()); }
+  /// Core 0 only: another core has finished stopping.
+  void core_stopped(runtime::Reactor& core0);
+  /// Core 0 only: every other core has stopped.
+  bool others_stopped() const noexcept { return cores_stopped_ + 1 >= cores_.size(); }
+
+ private:
+  ServerOptions options_;
+  crypto::Ed25519PrivateKey identity_;
+  net::Resolver& resolver_;
+  Admission admission_;  // touched on core 0 only
+  std::vector<std::unique_ptr<ServerCore>> cores_;
+  unsigned cores_stopped_ = 0;  // core 0 only
+};
+
+}  // namespace ringtunnel::server

@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: MIT
+// ServerCore: what the server keeps on one reactor: its listener, handshakes and sessions.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "net/unique_fd.hpp"
+#include "runtime/acceptor.hpp"
+#include "runtime/task.hpp"
+#include "server/server.hpp"
+#include "tunnel/session.hpp"
+
+namespace ringtunnel::server {
+
+/// One reactor's share of the server. Only that reactor's thread touches it. It is the
+/// SessionHandler of every session on the core: policy checks and upstream connects.
+struct ServerCore final : tunnel::SessionHandler {
+  struct Live {
+    std::unique_ptr<tunnel::Session> session;
+    crypto::PublicKey key{};
+    std::chrono::steady_clock::time_point since;
+  };
+
+  ServerCore(Server& owner, runtime::Reactor& core) : server(owner), reactor(core) {}
+
+  runtime::Task<void> accept_loop();
+  runtime::Task<void> serve(net::UniqueFd connection);
+  runtime::Task<void> refuse_at_accept(net::UniqueFd connection, const net::SocketAddress& from,
+                                       protocol::Reason reason);
+  void start_session(net::UniqueFd connection, tunnel::ServerHandshakeResult result,
+                     const net::SocketAddress& from);
+  runtime::Task<void> connect_target(tunnel::Session& session, tunnel::Stream& stream);
+  void release_client(const crypto::PublicKey& key);
+  void stop();
+  void maybe_stopped();
+
+  void on_open_request(tunnel::Session& session, tunnel::Stream& stream,
+                       const protocol::Open& request) override;
+  void on_session_end(tunnel::Session& session, std::error_code reason) override;
+
+  Server& server;
+  runtime::Reactor& reactor;
+  net::UniqueFd listener;
+  std::unique_ptr<runtime::Acceptor> acceptor;
+  std::unordered_map<tunnel::Session*, Live> sessions;
+  std::unordered_set<int> handshaking;  // fds of handshakes in progress (cut at stop)
+  unsigned tasks = 0;                   // accept loop, handshakes and reaps still running
+  bool stopping = false;
+  bool stopped = false;
+  ServerTotals totals;
+  // Refusals at accept are logged at most once a second per core (a flood must not flood logs).
+  std::chrono::steady_clock::time_point last_accept_refusal_log{};
+  std::uint64_t suppressed_accept_refusals = 0;
+};
+
+}  // namespace ringtunnel::server
