@@ -3,12 +3,18 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/client_command.hpp"
+#include "cli/server_command.hpp"
+#include "observe/log.hpp"
 #include "ringtunnel/version.hpp"
 #include "runtime/backend.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"ringtunnel: a secure TCP/UDP tunnel on a thread-per-core io_uring engine."};
+  CLI::App app{"ringtunnel: a secure TCP tunnel on a thread-per-core io_uring engine.\n"
+               "  ringtunnel server                         on the machine with the services\n"
+               "  ringtunnel client --ip HOST -L 15432:5432  where you want them"};
   app.require_subcommand(1);
+  int exit_code = 0;
   auto* version = app.add_subcommand("version", "Print the version and the I/O backend this host supports");
   version->callback([] {
     std::string why_not;
@@ -16,6 +22,14 @@ int main(int argc, char** argv) {
     std::printf("ringtunnel %s\nio_uring: %s\n", ringtunnel::kVersion,
                 uring ? "available" : ("unavailable (" + why_not + "); epoll will be used").c_str());
   });
-  CLI11_PARSE(app, argc, argv);
-  return 0;
+  ringtunnel::cli::add_server_command(app, exit_code);
+  ringtunnel::cli::add_client_command(app, exit_code);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+  ringtunnel::observe::shutdown_logging();
+  return exit_code;
 }

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: MIT
+// Shared CLI pieces: logging flags, engine options, the second-signal rule.
+#include "cli/common.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+
+namespace ringtunnel::cli {
+
+void add_common_flags(CLI::App& command, CommonFlags& flags) {
+  command.add_flag("-v,--verbose", flags.verbosity,
+                   "More detail in the log: -v debug, -vv trace")
+      ->envname("RINGTUNNEL_VERBOSE");
+  command.add_flag("--log-json", flags.log_json,
+                   "Log one JSON object per line instead of text")
+      ->envname("RINGTUNNEL_LOG_JSON");
+  command.add_option("--log-file", flags.log_file,
+                     "Append the log to this file (created 0600) instead of stderr "
+                     "")
+      ->envname("RINGTUNNEL_LOG_FILE");
+  command.add_option("--threads", flags.threads,
+                     "Reactor threads, one pinned per core; 0 = one per online CPU "
+                     "")
+      ->envname("RINGTUNNEL_THREADS")
+      ->capture_default_str();
+  command.add_option("--io-backend", flags.io_backend,
+                     "auto (io_uring where the kernel allows it, else epoll), io_uring or epoll "
+                     "")
+      ->envname("RINGTUNNEL_IO_BACKEND")
+      ->check(CLI::IsMember({"auto", "io_uring", "epoll"}))
+      ->capture_default_str();
+  command.add_option("--data-dir", flags.data_dir,
+                     "Where keys, known_hosts and authorized_keys live; default "
+                     "$RINGTUNNEL_DATA_DIR, else ~/.ringtunnel");
+}
+
+bool start_logging(const CommonFlags& flags, const std::string& component) {
+  observe::LogOptions options;
+  options.level = flags.verbosity >= 2   ? observe::LogLevel::trace
+                  : flags.verbosity == 1 ? observe::LogLevel::debug
+                                         : observe::LogLevel::info;
+  options.json = flags.log_json;
+  options.file = flags.log_file;
+  options.component = component;
+  std::string error;
+  if (!observe::init_logging(options, &error)) {
+    std::fprintf(stderr, "ringtunnel %s: %s\n", component.c_str(), error.c_str());
+    return false;
+  }
+  return true;
+}
+
+runtime::EngineOptions engine_options(const CommonFlags& flags) {
+  runtime::EngineOptions options;
+  options.threads = flags.threads;
+  options.backend = flags.io_backend == "io_uring" ? runtime::BackendChoice::io_uring
+                    : flags.io_backend == "epoll"  ? runtime::BackendChoice::epoll
+                                                   : runtime::BackendChoice::automatic;
+  // Streams hold provided buffers while their data waits for the session writer: a bigger
+  // ring than the relay's. It costs address space only until bytes land in it.
+  options.reactor.buffer_count = 1024;
+  return options;
+}
+
+bool first_stop_signal(runtime::Reactor& reactor, int signal_number) {
+  if (signal_number != SIGINT && signal_number != SIGTERM) return false;
+  static int seen = 0;  // reactor 0's thread only
+  if (reactor.id() != 0) return true;
+  if (++seen >= 2) {
+    std::fprintf(stderr, "ringtunnel: second signal: exiting now\n");
+    std::_Exit(130);
+  }
+  return true;
+}
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
+}
+
+}  // namespace ringtunnel::cli

@@ -1,0 +1,47 @@
+// SPDX-License-Identifier: MIT
+// What the server and client commands share: logging flags, threads, the I/O backend, signals.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+#include <optional>
+#include <string>
+
+#include "observe/log.hpp"
+#include "runtime/engine.hpp"
+
+namespace ringtunnel::cli {
+
+/// Exit codes: 0 done, 1 a runtime failure (could not listen, the server refused us...),
+/// 2 bad usage or configuration.
+inline constexpr int kExitFailure = 1;
+inline constexpr int kExitUsage = 2;
+
+/// The flags every long-running command has.
+struct CommonFlags {
+  int verbosity = 0;  ///< -v: debug, -vv: trace
+  bool log_json = false;
+  std::string log_file;
+  unsigned threads = 0;
+  std::string io_backend = "auto";
+  std::optional<std::string> data_dir;
+};
+
+/// Adds -v, --log-json, --log-file, --threads, --io-backend and --data-dir to `command`, each
+/// with its RINGTUNNEL_* environment variable.
+void add_common_flags(CLI::App& command, CommonFlags& flags);
+
+/// Sets up logging for `component` ("server", "client"); false (message printed) on failure.
+bool start_logging(const CommonFlags& flags, const std::string& component);
+
+/// Engine options from the flags: threads, backend, a buffer ring sized for a tunnel.
+runtime::EngineOptions engine_options(const CommonFlags& flags);
+
+/// Counts SIGINT/SIGTERM on reactor 0: the second one exits at once (status 130), for when a
+/// graceful stop takes too long for the person at the terminal. Returns true for the first.
+bool first_stop_signal(runtime::Reactor& reactor, int signal_number);
+
+/// This machine's host name ("localhost" if unknown).
+std::string host_name();
+
+}  // namespace ringtunnel::cli

@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+// `ringtunnel server`: flags, the data dir (identity, authorized_keys, token), then the engine.
+#include "cli/server_command.hpp"
+
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+
+#include "cli/common.hpp"
+#include "config/data_dir.hpp"
+#include "config/identity_files.hpp"
+#include "crypto/fingerprint.hpp"
+#include "net/resolver.hpp"
+#include "net/socket.hpp"
+#include "observe/log.hpp"
+#include "server/server.hpp"
+
+namespace ringtunnel::cli {
+namespace {
+
+struct ServerFlags {
+  CommonFlags common;
+  std::uint16_t port = 9000;
+  std::string bind = "0.0.0.0";
+  unsigned max_clients = 10;
+  std::string allowed_ports;
+  std::string allowed_hosts;
+  std::optional<std::string> token;
+  bool trust_first_client = false;
+  std::uint32_t max_streams = 8192;
+};
+
+// The listen address from --bind and --port: an IP literal (IPv6 with or without brackets),
+// `localhost`, or `*` / `0.0.0.0` for every IPv4 interface, `::` for every IPv6 one.
+Result<net::SocketAddress> listen_address(const ServerFlags& flags, std::string* error) {
+  std::string host = flags.bind;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const bool v6 = host.find(':') != std::string::npos;
+  const std::string text = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(flags.port);
+  auto address = net::SocketAddress::parse(text);
+  if (!address) {
+    *error = "--bind " + flags.bind + ": " + net::SocketAddress::parse_error_text(text) +
+             " (use an IP address, localhost, or 0.0.0.0 / :: for every interface)";
+  }
+  return address;
+}
+
+// The enrolment token: --token, else the server_token file; made when no client is enrolled.
+bool settle_token(const ServerFlags& flags, const config::DataDir& dir, bool no_clients,
+                  server::AdmissionOptions& admission) {
+  if (flags.token) {
+    if (flags.token->empty()) {
+      observe::log_error("--token: the token must not be empty");
+      return false;
+    }
+    admission.token = flags.token;
+    return true;
+  }
+  const std::string path = dir.file("server_token");
+  bool created = false;
+  std::string error;
+  auto token = config::load_or_create_token(path, no_clients, &created, &error);
+  if (!token) {
+    observe::log_error("{}", error);
+    return false;
+  }
+  admission.token = *token;
+  if (created) {
+    observe::log_info(
+        "No client is enrolled yet. On the client machine, run:\n"
+        "    ringtunnel client --ip {} --port {} --token {} -L LOCAL_PORT:REMOTE_PORT\n"
+        "  The token is kept in {} (mode 0600); this is the only time it is printed.",
+        host_name(), flags.port, **token, path);
+  } else if (*token && no_clients) {
+    observe::log_info("No client is enrolled yet: enrol one with the token in {}", path);
+  }
+  return true;
+}
+
+struct Prepared {
+  server::ServerOptions options;
+  std::optional<crypto::Ed25519PrivateKey> identity;
+  std::optional<crypto::AuthorizedKeys> keys;
+};
+
+// Everything before the engine: flags checked, the data dir's files read or made.
+bool prepare(const ServerFlags& flags, Prepared& out) {
+  std::string error;
+  auto listen = listen_address(flags, &error);
+  if (!listen) {
+    observe::log_error("{}", error);
+    return false;
+  }
+  out.options.listen = *listen;
+  if (!flags.allowed_ports.empty()) {
+    auto ports = server::PortSet::parse(flags.allowed_ports, &error);
+    if (!ports) {
+      observe::log_error("--allowed-ports: {}", error);
+      return false;
+    }
+    out.options.policy.ports = *ports;
+  }
+  if (!flags.allowed_hosts.empty()) {
+    auto hosts = server::HostSet::parse(flags.allowed_hosts, &error);
+    if (!hosts) {
+      observe::log_error("--allowed-hosts: {}", error);
+      return false;
+    }
+    out.options.policy.hosts = *hosts;
+  }
+  auto dir = config::DataDir::open(flags.common.data_dir, &error);
+  if (!dir) {
+    observe::log_error("{}", error);
+    return false;
+  }
+  bool created = false;
+  auto identity = config::load_or_create_key(dir->file("server_key"), &created, &error);
+  if (!identity) {
+    observe::log_error("{}", error);
+    return false;
+  }
+  if (created) observe::log_info("created the server identity key {}", dir->file("server_key"));
+  auto keys = crypto::AuthorizedKeys::load(dir->file("authorized_keys"), &error);
+  if (!keys) {
+    observe::log_error("{}", error);
+    return false;
+  }
+  auto& admission = out.options.admission;
+  admission.max_clients = flags.max_clients;
+  admission.trust_first_client = flags.trust_first_client;
+  admission.params.max_streams = flags.max_streams;
+  if (!settle_token(flags, *dir, keys->empty(), admission)) return false;
+  if (flags.trust_first_client && keys->empty()) {
+    observe::log_warn("--trust-first-client: the first client to connect will be enrolled "
+                      "without a token; its fingerprint will be logged");
+  }
+  out.identity.emplace(std::move(identity).value());
+  out.keys.emplace(std::move(keys).value());
+  return true;
+}
+
+int run_server(const ServerFlags& flags) {
+  if (!start_logging(flags.common, "server")) return kExitUsage;
+  Prepared prepared;
+  if (!prepare(flags, prepared)) return kExitUsage;
+  // A port that is taken fails here, on this thread, with a clear message; the probe also
+  // turns --port 0 into the one real port every reactor then listens on.
+  {
+    auto probe = net::listen_tcp(prepared.options.listen, net::ReusePort::no, 1);
+    if (!probe) {
+      observe::log_error("cannot listen on {}: {}", prepared.options.listen.to_string(),
+                         probe.error().message());
+      return kExitFailure;
+    }
+    prepared.options.listen = *net::local_address(probe->get());
+  }
+  const std::string fingerprint = crypto::fingerprint(prepared.identity->public_key());
+  runtime::Engine engine(engine_options(flags.common));
+  net::Resolver resolver;  // after the engine: destroyed first, while the reactors still exist
+  server::Server server(prepared.options, std::move(*prepared.identity), std::move(*prepared.keys),
+                        engine.size(), resolver);
+  engine.set_signal_handler([&server](runtime::Reactor& reactor, int signal_number) {
+    if (first_stop_signal(reactor, signal_number)) {
+      if (reactor.id() == 0) observe::log_info("stopping: closing every session");
+      server.stop_on(reactor);
+    }
+  });
+  std::atomic<int> failed{0};
+  std::atomic<unsigned> started{0};
+  auto running = engine.start([&](runtime::Reactor& reactor) {
+    if (auto ok = server.start_on(reactor); !ok) {
+      failed = ok.error().value();
+      server.stop_on(reactor);
+    }
+    started.fetch_add(1);
+    started.notify_all();
+  });
+  if (!running) {
+    observe::log_error("cannot start the runtime: {}", engine.backend_reason());
+    return kExitFailure;
+  }
+  for (unsigned seen = started.load(); seen < engine.size(); seen = started.load()) {
+    started.wait(seen);
+  }
+  if (failed) {
+    observe::log_error("cannot listen on {}: {}", prepared.options.listen.to_string(),
+                       std::strerror(failed));
+    engine.stop();
+  } else {
+    observe::log_info("server identity {}", fingerprint);
+    observe::log_info("server policy: {}; at most {} clients", server.options().policy.to_string(),
+                      flags.max_clients);
+    observe::log_info("server ready: listening on {} with {} reactor(s); backend: {}",
+                      prepared.options.listen.to_string(), engine.size(),
+                      engine.backend_reason());
+  }
+  engine.join();
+  const auto totals = server.totals();
+  observe::log_info("server stopped: {} sessions, {} streams ({} refused), {} bytes in, {} bytes out",
+                    totals.sessions, totals.streams, totals.streams_refused, totals.bytes_in,
+                    totals.bytes_out);
+  return failed ? kExitFailure : 0;
+}
+
+}  // namespace
+
+void add_server_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<ServerFlags>();
+  CLI::App* cmd = app.add_subcommand(
+      "server",
+      "Accept clients and carry their tunnels. Zero-config: the identity key, authorized_keys "
+      "and an enrolment token are made in the data dir on first start; the token and the exact "
+      "client command are printed once.");
+  cmd->add_option("--port", flags->port, "Tunnel port to listen on")
+      ->envname("RINGTUNNEL_PORT")
+      ->capture_default_str();
+  cmd->add_option("--bind", flags->bind,
+                  "Address to listen on: an IP address, localhost, 0.0.0.0 or :: "
+                  "")
+      ->envname("RINGTUNNEL_BIND")
+      ->capture_default_str();
+  cmd->add_option("--max-clients", flags->max_clients,
+                  "Distinct client keys connected at once")
+      ->envname("RINGTUNNEL_MAX_CLIENTS")
+      ->check(CLI::Range(1u, 1000000u))
+      ->capture_default_str();
+  cmd->add_option("--allowed-ports", flags->allowed_ports,
+                  "Target ports clients may reach, e.g. 5432,6379,8000-8100; default every port "
+                  "")
+      ->envname("RINGTUNNEL_ALLOWED_PORTS");
+  cmd->add_option("--allowed-hosts", flags->allowed_hosts,
+                  "Target hosts clients may reach besides localhost: names, addresses, CIDR "
+                  "blocks, e.g. db.internal,10.0.0.0/8")
+      ->envname("RINGTUNNEL_ALLOWED_HOSTS");
+  cmd->add_option("--token", flags->token,
+                  "Enrolment token (prefer RINGTUNNEL_TOKEN: the command line is visible to other "
+                  "users); default: the server_token file in the data dir")
+      ->envname("RINGTUNNEL_TOKEN");
+  cmd->add_flag("--trust-first-client", flags->trust_first_client,
+                "While authorized_keys is empty, enrol the first client without a token "
+                "")
+      ->envname("RINGTUNNEL_TRUST_FIRST_CLIENT");
+  cmd->add_option("--max-streams", flags->max_streams,
+                  "Streams one client session may hold open")
+      ->envname("RINGTUNNEL_MAX_STREAMS")
+      ->check(CLI::Range(1u, 1u << 20))
+      ->capture_default_str();
+  add_common_flags(*cmd, flags->common);
+  cmd->callback([flags, &exit_code] { exit_code = run_server(*flags); });
+}
+
+}  // namespace ringtunnel::cli

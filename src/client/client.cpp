@@ -1,0 +1,259 @@
+// SPDX-License-Identifier: MIT
+// Client: listeners opened up front, session 0 first (trust, tunnel checks), then the rest.
+#include "client/client.hpp"
+
+#include <netdb.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include "client/client_core.hpp"
+#include "crypto/fingerprint.hpp"
+#include "net/socket.hpp"
+#include "observe/log.hpp"
+#include "protocol/reason.hpp"
+#include "runtime/cross_core.hpp"
+
+namespace ringtunnel::client {
+namespace {
+
+using runtime::Task;
+
+// The server as known_hosts and log lines name it: host:port, IPv6 in brackets.
+std::string host_port(const std::string& host, std::uint16_t port) {
+  const bool v6 = host.find(':') != std::string::npos;
+  return (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+// A bind address for a forward: numeric or localhost at once, other names through the system
+// resolver (on the launching thread, before any reactor runs).
+Result<net::SocketAddress> bind_address(const ForwardSpec& spec, std::string* error) {
+  const bool v6 = spec.bind_host.find(':') != std::string::npos;
+  const std::string text = (v6 ? "[" + spec.bind_host + "]" : spec.bind_host) + ":" +
+                           std::to_string(spec.local_port);
+  if (auto numeric = net::SocketAddress::parse(text)) return numeric;
+  ::addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_ADDRCONFIG;
+  ::addrinfo* found = nullptr;
+  const int rc = ::getaddrinfo(spec.bind_host.c_str(), nullptr, &hints, &found);
+  if (rc != 0 || found == nullptr) {
+    *error = "-L " + spec.name() + ": cannot resolve bind address '" + spec.bind_host +
+             "': " + ::gai_strerror(rc);
+    return errno_code(EADDRNOTAVAIL);
+  }
+  auto address = net::SocketAddress::from_sockaddr(found->ai_addr, found->ai_addrlen);
+  ::freeaddrinfo(found);
+  if (!address) return address.error();
+  address->set_port(spec.local_port);
+  return address;
+}
+
+void deliver_start_session(runtime::Reactor& target, runtime::CoreMessage& message) {
+  auto* client = static_cast<Client*>(message.context);
+  // The message may arrive before this reactor has run its own on_start: set the core up now.
+  client->start_on(target);
+  ClientCore* core = client->core(target.id());
+  if (core->stopping) return;
+  ++core->tasks;
+  runtime::spawn(core->run_session(static_cast<unsigned>(message.arg)));
+}
+
+void deliver_stop(runtime::Reactor& target, runtime::CoreMessage& message) {
+  static_cast<Client*>(message.context)->stop_on(target);
+}
+
+}  // namespace
+
+Client::Client(ClientOptions options, crypto::Ed25519PrivateKey identity,
+               runtime::Engine& engine, net::Resolver& resolver)
+    : options_(std::move(options)),
+      identity_(std::move(identity)),
+      engine_(engine),
+      resolver_(resolver),
+      reactors_(engine.size()),
+      session_count_(options_.sessions == 0 ? engine.size() : options_.sessions),
+      cores_(engine.size()),
+      host_trust_(crypto::KnownHosts(options_.known_hosts_path),
+                  [&] {
+                    TrustOptions trust = options_.trust;
+                    trust.host_port = host_port(options_.server_host, options_.server_port);
+                    return trust;
+                  }()) {}
+
+Client::~Client() = default;
+
+Result<void> Client::open_listeners(std::string* error) {
+  // Cores that hold at least one session listen; the others would have nothing to carry with.
+  const unsigned listening_cores = std::min(reactors_, session_count_);
+  for (const ForwardSpec& spec : options_.forwards) {
+    auto address = bind_address(spec, error);
+    if (!address) return address.error();
+    OpenForward forward{spec, *address, {}};
+    // A probe without SO_REUSEPORT first: a port that another program (or another ringtunnel
+    // client) holds fails here instead of being silently shared; it also fixes the port when
+    // 0 was asked. Then one SO_REUSEPORT socket per core.
+    auto probe = net::listen_tcp(forward.bound, net::ReusePort::no, 1);
+    if (!probe) {
+      *error = "-L " + spec.name() + ": cannot listen on " + forward.bound.to_string() + ": " +
+               probe.error().message();
+      return probe.error();
+    }
+    forward.bound = *net::local_address(probe->get());
+    probe->reset();
+    for (unsigned core = 0; core < listening_cores; ++core) {
+      auto listener = net::listen_tcp(forward.bound, net::ReusePort::yes);
+      if (!listener) {
+        *error = "-L " + spec.name() + ": cannot listen on " + forward.bound.to_string() + ": " +
+                 listener.error().message();
+        return listener.error();
+      }
+      forward.listeners.push_back(std::move(*listener));
+    }
+    forwards_.push_back(std::move(forward));
+  }
+  return {};
+}
+
+void Client::start_on(runtime::Reactor& reactor) {
+  if (cores_[reactor.id()]) return;  // already set up by an early message from core 0
+  auto core = std::make_unique<ClientCore>(*this, reactor);
+  for (const OpenForward& forward : forwards_) {
+    if (reactor.id() < forward.listeners.size()) {
+      core->listeners.push_back({&forward, forward.listeners[reactor.id()].get(), nullptr});
+    }
+  }
+  ClientCore& ref = *core;
+  cores_[reactor.id()] = std::move(core);
+  if (reactor.id() == 0) {
+    ++ref.tasks;
+    runtime::spawn(bootstrap(ref));
+  }
+}
+
+Task<void> Client::bootstrap(ClientCore& core0) {
+  const bool up = co_await core0.connect_session(0);
+  if (up && !core0.stopping) {
+    // Ask the server about every tunnel now, so a refused one is reported at start.
+    tunnel::Session* session = core0.pick_session();
+    for (const OpenForward& forward : forwards_) {
+      if (session == nullptr || core0.stopping) break;
+      std::string message;
+      // A named target, not a braced temporary: g++ 12 destroys a temporary argument of a
+      // coroutine call inside a co_await twice.
+      tunnel::OpenTarget target{forward.spec.target_host, forward.spec.target_port,
+                                forward.spec.name()};
+      auto accepted = co_await session->check_stream(std::move(target), &message);
+      if (accepted) {
+        observe::log_info("tunnel {}: listening on {}; the server accepts {}:{}",
+                          forward.spec.name(), forward.bound.to_string(), forward.spec.target_host,
+                          forward.spec.target_port);
+      } else if (accepted.error() == std::errc::operation_canceled) {
+        break;  // the session ended meanwhile: its end is reported
+      } else {
+        observe::log_warn("tunnel {}: listening on {}, but the server refuses it: {}: {}",
+                          forward.spec.name(), forward.bound.to_string(),
+                          protocol::to_string(protocol::reason_of(accepted.error())), message);
+      }
+      session = core0.pick_session();
+    }
+    if (!core0.stopping) {
+      for (unsigned index = 1; index < session_count_; ++index) {
+        const unsigned target = core_of_session(index);
+        if (target == 0) {
+          ++core0.tasks;
+          runtime::spawn(core0.run_session(index));
+          continue;
+        }
+        runtime::CoreMessage start;
+        start.handler = &deliver_start_session;
+        start.context = this;
+        start.arg = index;
+        core0.reactor.post(target, std::move(start));
+      }
+      session_up(0);
+    }
+  }
+  --core0.tasks;
+  core0.maybe_stopped();
+}
+
+void Client::session_up(unsigned index) {
+  (void)index;
+  if (++sessions_up_ == session_count_) {
+    observe::log_info("client ready: {} tunnel(s) over {} session(s) to {}", forwards_.size(),
+                      session_count_, host_port(options_.server_host, options_.server_port));
+  }
+}
+
+Task<Result<void>> Client::trust(const tunnel::ServerIdentity& identity) {
+  if (trusted_fingerprint_) {
+    if (*trusted_fingerprint_ == identity.fingerprint) co_return Result<void>{};
+    fatal("server " + host_port(options_.server_host, options_.server_port) + " presented " +
+          identity.fingerprint + " on a later connection, not the " + *trusted_fingerprint_ +
+          " it was trusted with; refusing");
+    co_return protocol::make_error_code(protocol::Reason::identity_changed);
+  }
+  RT_ASSERT(runtime::Reactor::current()->id() == 0);  // only session 0 decides
+  struct Verdict {
+    Result<void> result;
+    std::string message;
+  };
+  Verdict verdict = co_await runtime::run_blocking([&] {
+    Verdict v;
+    bool pinned = false;
+    v.result = host_trust_.decide(identity.fingerprint, &v.message, &pinned);
+    return v;
+  });
+  if (!verdict.result) {
+    fatal(verdict.message);
+    co_return verdict.result;
+  }
+  trusted_fingerprint_ = identity.fingerprint;
+  co_return Result<void>{};
+}
+
+void Client::fatal(const std::string& message) {
+  if (fatal_.exchange(true)) return;
+  observe::log_error("{}", message);
+  exit_code_ = 1;
+  // Stop every core gracefully (sessions closed, coroutines ended) from this one.
+  runtime::Reactor* here = runtime::Reactor::current();
+  for (unsigned id = 0; id < reactors_; ++id) {
+    if (here != nullptr && id == here->id()) continue;
+    runtime::CoreMessage stop;
+    stop.handler = &deliver_stop;
+    stop.context = this;
+    if (here != nullptr) {
+      here->post(id, std::move(stop));
+    } else {
+      engine_.reactor(id).post_from_any_thread(std::move(stop));
+    }
+  }
+  if (here != nullptr) stop_on(*here);
+}
+
+ClientTotals Client::totals() const {
+  ClientTotals sum;
+  for (const auto& core : cores_) {
+    if (!core) continue;
+    sum.sessions += core->totals.sessions;
+    sum.streams += core->totals.streams;
+    sum.streams_refused += core->totals.streams_refused;
+    sum.bytes_out += core->totals.bytes_out;
+    sum.bytes_in += core->totals.bytes_in;
+  }
+  return sum;
+}
+
+void Client::stop_on(runtime::Reactor& reactor) {
+  ClientCore* core = cores_[reactor.id()].get();
+  if (core == nullptr) {
+    reactor.request_stop();
+    return;
+  }
+  core->stop();
+}
+
+}  // namespace ringtunnel::client

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: MIT
+// Client: local listeners for -L forwards, sessions to the server on every core, trust.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/host_trust.hpp"
+#include "crypto/ed25519.hpp"
+#include "net/resolver.hpp"
+#include "net/socket_address.hpp"
+#include "net/unique_fd.hpp"
+#include "protocol/limits.hpp"
+#include "ringtunnel/tunnel_spec.hpp"
+#include "runtime/engine.hpp"
+#include "runtime/result.hpp"
+#include "runtime/task.hpp"
+#include "tunnel/handshake.hpp"
+
+namespace ringtunnel::client {
+
+struct ClientOptions {
+  std::string server_host;           ///< as written (a name, an IPv4 or IPv6 address)
+  std::uint16_t server_port = 9000;
+  std::vector<ForwardSpec> forwards;
+  std::optional<std::string> token;  ///< the server's enrolment token
+  TrustOptions trust;                ///< host_port is filled in by the client
+  unsigned sessions = 0;             ///< 0: one per reactor
+  std::string client_name;           ///< sent in ClientAuth, for the server's log (host name)
+  std::string known_hosts_path;
+  std::uint32_t receive_window = protocol::kDefaultWindow;
+  std::chrono::milliseconds handshake_timeout{protocol::kHandshakeTimeout};
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+};
+
+/// One -L forward once its listeners are open (the port is the real one when 0 was asked).
+struct OpenForward {
+  ForwardSpec spec;
+  net::SocketAddress bound;
+  std::vector<net::UniqueFd> listeners;  ///< one per reactor that holds sessions; [i] → core i
+};
+
+struct ClientCore;
+
+/// Counters summed over every core (read after the engine has stopped).
+struct ClientTotals {
+  std::uint64_t sessions = 0;
+  std::uint64_t streams = 0;          ///< accepted by the server
+  std::uint64_t streams_refused = 0;
+  std::uint64_t bytes_out = 0;        ///< from local applications to the server
+  std::uint64_t bytes_in = 0;         ///< back to them
+};
+
+/// The client role. Listeners are opened on the launching thread (so a busy port fails at
+/// start), one SO_REUSEPORT socket per core that holds sessions, so the kernel spreads local
+/// connections across cores and each is carried by a session on its own core. Session 0 is
+/// set up first on core 0 (settling trust in the server, possibly with a prompt, and checking
+/// every tunnel against the server's policy); then the others, one per core by default.
+///
+/// Errors a retry cannot fix (identity changed, unknown key, bad token, server full, the
+/// server unreachable at start) and a session lost later end the client: fatal() stops the
+/// engine and exit_code() becomes 1. Threads: start_on/stop_on on each reactor's thread.
+class Client {
+ public:
+  Client(ClientOptions options, crypto::Ed25519PrivateKey identity, runtime::Engine& engine,
+         net::Resolver& resolver);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  /// Launching thread, before Engine::start: opens every forward's listeners.
+  /// Errors: one sentence in `*error` (EADDRINUSE, a bind name that does not resolve...).
+  Result<void> open_listeners(std::string* error);
+  const std::vector<OpenForward>& forwards() const noexcept { return forwards_; }
+
+  /// On each reactor's thread (Engine::start's on_start, or earlier when core 0's message to
+  /// start a session arrives first). Idempotent.
+  void start_on(runtime::Reactor& reactor);
+  /// On each reactor's thread (signal): close the sessions with CLOSE and stop.
+  void stop_on(runtime::Reactor& reactor);
+
+  ClientTotals totals() const;
+
+  /// 0 after a clean stop, 1 after fatal(). Read after the engine has joined.
+  int exit_code() const noexcept { return exit_code_.load(); }
+
+  // ---- for ClientCore ---------------------------------------------------------------
+  const ClientOptions& options() const noexcept { return options_; }
+  const crypto::Ed25519PrivateKey& identity() const noexcept { return identity_; }
+  net::Resolver& resolver() noexcept { return resolver_; }
+  unsigned session_count() const noexcept { return session_count_; }
+  unsigned core_of_session(unsigned session) const noexcept { return session % reactors_; }
+  /// Is `fingerprint` the server identity this client trusts? Decides once (off the reactor,
+  /// as it may prompt) and remembers the answer for later sessions.
+  runtime::Task<Result<void>> trust(const tunnel::ServerIdentity& identity);
+  /// Ends the client with exit code 1 after logging `message` once.
+  void fatal(const std::string& message);
+  /// Core 0: session `index` is up (counts towards "client ready").
+  void session_up(unsigned index);
+  ClientCore* core(unsigned id) noexcept { return cores_[id].get(); }
+
+ private:
+  runtime::Task<void> bootstrap(ClientCore& core0);
+
+  ClientOptions options_;
+  crypto::Ed25519PrivateKey identity_;
+  runtime::Engine& engine_;
+  net::Resolver& resolver_;
+  unsigned reactors_;
+  unsigned session_count_;
+  std::vector<OpenForward> forwards_;
+  std::vector<std::unique_ptr<ClientCore>> cores_;
+  HostTrust host_trust_;
+  std::optional<std::string> trusted_fingerprint_;  // written on core 0 before other sessions start
+  unsigned sessions_up_ = 0;                        // core 0 only
+  std::atomic<int> exit_code_{0};
+  std::atomic<bool> fatal_{false};
+};
+
+}  // namespace ringtunnel::client
