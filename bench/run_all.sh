@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # run_all.sh BUILD_DIR BENCH...: what `ninja -C BUILD_DIR bench` runs. The micro benches first
-# (console table + JSON), then the end-to-end comparison (one markdown table + JSON), all
-# results under BUILD_DIR/bench-results/. Pass RINGTUNNEL_BENCH_QUICK=1 for the quick e2e run.
+# (console table + JSON), then the end-to-end relay comparison (run.py) and the tunnel comparison
+# against ssh -L (tunnel.py), each one markdown table + JSON, all results under
+# BUILD_DIR/bench-results/. Pass RINGTUNNEL_BENCH_QUICK=1 for quick end-to-end runs. Both drivers
+# run even if the first fails; the exit status is non-zero if either did.
 set -euo pipefail
 build=$1
 shift
@@ -26,8 +28,15 @@ for bench in "$@"; do
   "$bench" --benchmark_out="$out/$name.json" --benchmark_out_format=json
 done
 
-echo
-echo "== end-to-end: relay vs direct TCP vs socat (interleaved, same run)"
 quick=()
 [[ ${RINGTUNNEL_BENCH_QUICK:-0} == 1 ]] && quick=(--quick)
-/usr/bin/python3 "$here/e2e/run.py" --build-dir "$build" --out "$out" "${quick[@]}"
+status=0
+
+echo
+echo "== end-to-end: relay vs direct TCP vs socat (interleaved, same run)"
+/usr/bin/python3 "$here/e2e/run.py" --build-dir "$build" --out "$out" "${quick[@]}" || status=$?
+
+echo
+echo "== end-to-end: ringtunnel vs ssh -L vs direct TCP (interleaved, same run)"
+/usr/bin/python3 "$here/e2e/tunnel.py" --build-dir "$build" --out "$out" "${quick[@]}" || status=$?
+exit "$status"

@@ -16,190 +16,20 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
-import signal
-import socket
-import statistics
 import subprocess
 import sys
-import threading
 import time
+
+from common import (READY_TIMEOUT, MeasureError, fmt, free_port, build_options, log,
+                    loadgen_client, median_of, ratio, run_driver, spread, start_loadgen_servers,
+                    tree_memory, wait_connectable)
 
 HOLD_CONNECTIONS = 1000
 PINGPONG_SIZE = 64
 PINGPONG_WARMUP = 2000
 RELAY_THREADS = 2
-READY_TIMEOUT = 10.0
 PATHS = ("direct", "relay", "relay-epoll", "socat")
-
-
-def log(message):
-    print(f"[e2e {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-class MeasureError(Exception):
-    pass
-
-
-class Proc:
-    """A launched process whose stdout/stderr lines are collected by reader threads."""
-
-    def __init__(self, name, argv):
-        self.name = name
-        self.argv = argv
-        self.lines = []  # (stream, text)
-        self.cond = threading.Condition()
-        self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                      stderr=subprocess.PIPE, text=True, errors="replace",
-                                      start_new_session=True)  # own group: socat's children too
-        self.readers = [threading.Thread(target=self._read, args=(stream, pipe), daemon=True)
-                        for stream, pipe in (("out", self.popen.stdout),
-                                             ("err", self.popen.stderr))]
-        for reader in self.readers:
-            reader.start()
-
-    def _read(self, stream, pipe):
-        for line in pipe:
-            with self.cond:
-                self.lines.append((stream, line.rstrip("\n")))
-                self.cond.notify_all()
-        with self.cond:
-            self.cond.notify_all()
-
-    @property
-    def pid(self):
-        return self.popen.pid
-
-    def text(self, stream=None):
-        with self.cond:
-            return "\n".join(t for s, t in self.lines if stream is None or s == stream)
-
-    def wait_line(self, pattern, timeout):
-        """The first line matching `pattern`; raises if the process exits or time runs out."""
-        regex = re.compile(pattern)
-        deadline = time.monotonic() + timeout
-        with self.cond:
-            while True:
-                for _, text in self.lines:
-                    if regex.search(text):
-                        return text
-                if self.popen.poll() is not None:
-                    raise MeasureError(f"{self.name} exited with {self.popen.returncode} before "
-                                       f"'{pattern}': {self.text('err')[-500:]}")
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    raise MeasureError(f"{self.name}: no '{pattern}' line within {timeout} s")
-                self.cond.wait(min(left, 0.2))
-
-    def stop(self, grace=5.0):
-        """SIGTERM the process (its whole group), then SIGKILL after `grace` seconds."""
-        if self.popen.poll() is None:
-            try:
-                os.killpg(self.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.popen.wait(grace)
-            except subprocess.TimeoutExpired:
-                pass
-        try:
-            os.killpg(self.pid, signal.SIGKILL)  # leftovers (socat children) included
-        except (ProcessLookupError, PermissionError):
-            pass
-        try:
-            self.popen.wait(grace)
-        except subprocess.TimeoutExpired:
-            pass
-        deadline = time.monotonic() + grace
-        while time.monotonic() < deadline:  # until the whole group is gone (reaped)
-            try:
-                os.killpg(self.pid, 0)
-            except (ProcessLookupError, PermissionError):
-                break
-            time.sleep(0.05)
-        for reader in self.readers:  # all output read once the pipes hit EOF
-            reader.join(grace)
-        return self.popen.returncode
-
-
-class Launcher:
-    """Owns every process the driver starts; `stop_all` runs on exit, exceptions and signals."""
-
-    def __init__(self):
-        self.procs = []
-
-    def start(self, name, argv):
-        proc = Proc(name, argv)
-        self.procs.append(proc)
-        return proc
-
-    def stop(self, proc):
-        code = proc.stop()
-        if proc in self.procs:
-            self.procs.remove(proc)
-        return code
-
-    def stop_all(self):
-        while self.procs:
-            self.stop(self.procs[-1])
-
-
-def free_port():
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def wait_connectable(port, timeout):
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1.0):
-                return
-        except OSError as err:
-            if time.monotonic() >= deadline:
-                raise MeasureError(f"127.0.0.1:{port} not accepting after {timeout} s: {err}")
-            time.sleep(0.05)
-
-
-def proc_tree(root):
-    """PIDs of `root` and all its descendants (socat forks one child per connection)."""
-    children = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat") as f:
-                stat = f.read()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        children.setdefault(ppid, []).append(int(entry))
-    tree, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        tree.append(pid)
-        todo.extend(children.get(pid, []))
-    return tree
-
-
-def read_kib(path, key):
-    try:
-        with open(path) as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except OSError:
-        pass
-    return 0
-
-
-def tree_memory(root):
-    pids = proc_tree(root)
-    rss = sum(read_kib(f"/proc/{p}/status", "VmRSS") for p in pids)
-    pss = sum(read_kib(f"/proc/{p}/smaps_rollup", "Pss") for p in pids)
-    return {"processes": len(pids), "rss_kib": rss, "pss_kib": pss}
 
 
 class Bench:
@@ -216,13 +46,7 @@ class Bench:
     # -- processes ------------------------------------------------------------------------
 
     def start_servers(self):
-        for mode in ("sink", "echo"):
-            proc = self.launcher.start(f"loadgen {mode} server",
-                                       [self.loadgen, "server", "--listen", "127.0.0.1:0",
-                                        "--mode", mode, "--threads", "1"])
-            line = proc.wait_line(r"^loadgen: listening on ", READY_TIMEOUT)
-            self.servers[mode] = int(re.search(r":(\d+)\b", line.split(" on ", 1)[1]).group(1))
-        log(f"servers: sink :{self.servers['sink']}, echo :{self.servers['echo']}")
+        self.servers = start_loadgen_servers(self.launcher, self.loadgen)
 
     def skip_reason(self, path):
         if path.startswith("relay") and not os.access(self.relay, os.X_OK):
@@ -264,18 +88,7 @@ class Bench:
 
     def client(self, argv, timeout):
         """Runs a loadgen client, returns its JSON result; raises MeasureError on failure."""
-        proc = self.launcher.start("loadgen " + argv[0], [self.loadgen] + argv + ["--json"])
-        try:
-            proc.popen.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.launcher.stop(proc)
-            raise MeasureError(f"loadgen {argv[0]} still running after {timeout} s")
-        self.launcher.stop(proc)
-        out = [line for line in proc.text("out").splitlines() if line.startswith("{")]
-        if proc.popen.returncode != 0 or not out:
-            raise MeasureError(f"loadgen {argv[0]} exit {proc.popen.returncode}: "
-                               f"{proc.text('err')[-400:]}")
-        return json.loads(out[-1])
+        return loadgen_client(self.launcher, self.loadgen, argv, timeout)
 
     # -- figures ------------------------------------------------------------------------
 
@@ -336,13 +149,6 @@ class Bench:
             f"{sample['kib_per_conn']:.1f} KiB/conn (RSS), {sample['pss_kib_per_conn']:.1f} (PSS)")
 
 
-def spread(values):
-    if not values:
-        return None
-    return {"median": statistics.median(values), "min": min(values), "max": max(values),
-            "n": len(values)}
-
-
 def summarize(samples, paths):
     summary = {}
     for path in paths:
@@ -358,22 +164,6 @@ def summarize(samples, paths):
                 entry.setdefault("errors", {})[figure] = errors
         summary[path] = entry
     return summary
-
-
-def median_of(summary, path, key):
-    stats = summary.get(path, {}).get(key)
-    return stats["median"] if stats else None
-
-
-def fmt(stats, digits=1, unit=""):
-    if not stats:
-        return "—"
-    m, lo, hi = stats["median"], stats["min"], stats["max"]
-    return f"{m:.{digits}f}{unit} ({lo:.{digits}f}–{hi:.{digits}f})"
-
-
-def ratio(a, b):
-    return a / b if a is not None and b else None
 
 
 def render(summary, skipped, paths, meta):
@@ -462,16 +252,10 @@ def build_meta(args, bench, params):
              f"Memory: proxy RSS idle, then with {HOLD_CONNECTIONS} idle connections held "
              "(each checked with a 16-byte echo); KiB/conn = (held − idle) / "
              f"{HOLD_CONNECTIONS}."]
-    info_path = os.path.join(args.build_dir, "meson-info", "intro-buildoptions.json")
-    try:
-        with open(info_path) as f:
-            options = {o["name"]: o["value"] for o in json.load(f)}
-        meta["build"] = {k: options.get(k) for k in ("buildtype", "b_ndebug", "b_sanitize")}
-        if options.get("buildtype") != "release":
-            notes.append(f"Build type is {options.get('buildtype')!r}, not release "
-                         "(BENCHMARKS.md rule 4): relay figures may be pessimistic.")
-    except (OSError, ValueError):
-        meta["build"] = None
+    meta["build"] = build_options(args.build_dir)
+    if meta["build"] and meta["build"]["buildtype"] != "release":
+        notes.append(f"Build type is {meta['build']['buildtype']!r}, not release "
+                     "(BENCHMARKS.md rule 4): relay figures may be pessimistic.")
     if bench.socat:
         version = subprocess.run([bench.socat, "-V"], capture_output=True, text=True, timeout=5)
         found = re.search(r"socat version (\S+)", version.stdout)
@@ -570,22 +354,7 @@ def main():
     if unknown or "direct" not in args.paths:
         parser.error(f"--paths: unknown {unknown}" if unknown else "--paths must include direct")
 
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
-    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))  # children inherit it
-
-    def on_signal(signo, _frame):
-        raise KeyboardInterrupt(f"signal {signo}")
-
-    for signo in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signo, on_signal)  # explicit: SIGINT may arrive ignored from a script
-    launcher = Launcher()
-    try:
-        return run(args, launcher)
-    except KeyboardInterrupt:
-        log("interrupted: stopping every process started")
-        return 130
-    finally:
-        launcher.stop_all()
+    return run_driver(run, args)
 
 
 if __name__ == "__main__":

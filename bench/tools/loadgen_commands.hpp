@@ -60,10 +60,19 @@ struct VerifyOptions {
   bool json = false;
 };
 
+struct RateOptions {
+  Endpoint connect;
+  unsigned parallel = 1;
+  double seconds = 5;
+  double timeout = 10;  // per stream
+  bool json = false;
+};
+
 int run_server(const ServerOptions& options);
 int run_throughput(const ThroughputOptions& options);
 int run_pingpong(const PingpongOptions& options);
 int run_hold(const HoldOptions& options);
 int run_verify(const VerifyOptions& options);
+int run_rate(const RateOptions& options);
 
 }  // namespace loadgen

@@ -125,6 +125,21 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_json_flag(*verify_cmd, verify.json);
 
+  RateOptions rate;
+  auto* rate_cmd = app.add_subcommand(
+      "rate", "N workers loop connect, 1-byte echo, close for S seconds; streams/s");
+  add_connect(*rate_cmd);
+  rate_cmd->add_option("--parallel", rate.parallel, "workers, each with one stream at a time")
+      ->check(CLI::Range(1u, 256u))
+      ->capture_default_str();
+  rate_cmd->add_option("--seconds", rate.seconds, "time during which new streams start")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  rate_cmd->add_option("--timeout", rate.timeout, "a stream slower than this many seconds fails")
+      ->check(CLI::Range(0.1, 600.0))
+      ->capture_default_str();
+  add_json_flag(*rate_cmd, rate.json);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -152,6 +167,10 @@ int main(int argc, char** argv) {
   if (*hold_cmd) {
     hold.connect = target;
     return run_hold(hold);
+  }
+  if (*rate_cmd) {
+    rate.connect = target;
+    return run_rate(rate);
   }
   verify.connect = target;
   return run_verify(verify);
