@@ -14,6 +14,8 @@ packages=(
   clang-14 libclang-rt-14-dev
   # tests and benchmarks: baselines and helpers
   socat procps iproute2 python3
+  # the ssh -L baseline of the tunnel benchmarks (a private sshd on 127.0.0.1, never the system one)
+  openssh-client openssh-server
 )
 
 if [[ ! -r /etc/debian_version ]] || ! command -v apt-get >/dev/null 2>&1; then

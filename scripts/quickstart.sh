@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# quickstart.sh: installs dependencies, makes a release build, and runs the main job as it stands:
-# a local service (an echo server), ringtunnel's relay in front of it, and real bytes pushed
-# through the relay, with what flowed printed at the end.
+# quickstart.sh: installs dependencies, makes a release build, and runs the main job: a local
+# service (an echo server), `ringtunnel server` and `ringtunnel client -L` on loopback carrying
+# connections to it through an encrypted session, real bytes through the tunnel (every byte
+# checked), and what flowed printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,8 +14,8 @@ if [[ ! -f $build/build.ninja ]]; then
 fi
 ninja -C "$build"
 
+ringtunnel=$build/src/cli/ringtunnel
 loadgen=$build/bench/tools/ringtunnel-loadgen
-relay=$build/bench/ringtunnel-bench-relay
 workdir=$(mktemp -d)
 pids=()
 cleanup() {
@@ -28,9 +29,9 @@ free_port() {
   /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# Waits (at most 10 s) for a line matching $2 in file $1 and prints it.
+# Waits (at most 15 s) for a line matching $2 in file $1 and prints it.
 wait_for_line() {
-  for _ in $(seq 100); do
+  for _ in $(seq 150); do
     if grep -q "$2" "$1" 2>/dev/null; then grep -m1 "$2" "$1"; return 0; fi
     sleep 0.1
   done
@@ -39,43 +40,56 @@ wait_for_line() {
   return 1
 }
 
+show() { sed -E 's/^[0-9-]+ [0-9:.]+ //; s/^/   /'; }
+
 echo
-echo "== 1. a local service: an echo server on 127.0.0.1"
-"$loadgen" server --listen 127.0.0.1:0 --mode echo >"$workdir/service.log" 2>&1 &
+echo "== 1. a local service: an echo server on 127.0.0.1 (and a sink for bulk data)"
+"$loadgen" server --listen 127.0.0.1:0 --mode echo >"$workdir/echo.log" 2>&1 &
 pids+=($!)
-service_line=$(wait_for_line "$workdir/service.log" "listening on")
-service_port=$(sed -E 's/.*listening on [^ ]*:([0-9]+).*/\1/' <<<"$service_line")
-echo "   $service_line"
-
-echo "== 2. ringtunnel's relay in front of it (one reactor per core)"
-relay_port=$(free_port)
-"$relay" --listen "127.0.0.1:$relay_port" --target "127.0.0.1:$service_port" >"$workdir/relay.log" 2>&1 &
-relay_pid=$!
-pids+=($relay_pid)
-echo "   $(wait_for_line "$workdir/relay.log" "^relay:")"
-
-echo "== 3. 200 concurrent connections, random payloads, every byte checked"
-"$loadgen" verify --connect "127.0.0.1:$relay_port" --connections 200 --max-bytes 1048576 --timeout 60
-
-echo "== 4. request/response latency through the relay (64-byte messages)"
-"$loadgen" pingpong --connect "127.0.0.1:$relay_port" --count 20000 --size 64
-
-echo "== 5. bulk throughput through the relay for 3 seconds"
+echo_port=$(wait_for_line "$workdir/echo.log" "listening on" | sed -E 's/.*listening on [^ ]*:([0-9]+).*/\1/')
 "$loadgen" server --listen 127.0.0.1:0 --mode sink >"$workdir/sink.log" 2>&1 &
 pids+=($!)
-sink_line=$(wait_for_line "$workdir/sink.log" "listening on")
-sink_port=$(sed -E 's/.*listening on [^ ]*:([0-9]+).*/\1/' <<<"$sink_line")
-relay2_port=$(free_port)
-"$relay" --listen "127.0.0.1:$relay2_port" --target "127.0.0.1:$sink_port" >"$workdir/relay2.log" 2>&1 &
-relay2_pid=$!
-pids+=($relay2_pid)
-wait_for_line "$workdir/relay2.log" "^relay:" >/dev/null
-"$loadgen" throughput --connect "127.0.0.1:$relay2_port" --seconds 3
+sink_port=$(wait_for_line "$workdir/sink.log" "listening on" | sed -E 's/.*listening on [^ ]*:([0-9]+).*/\1/')
+echo "   echo on 127.0.0.1:$echo_port, sink on 127.0.0.1:$sink_port"
 
-echo "== 6. what flowed through the relays"
-kill -TERM "$relay_pid" "$relay2_pid"
-wait "$relay_pid" "$relay2_pid" || true
-grep -h "connections," "$workdir/relay.log" "$workdir/relay2.log" | sed 's/^/   /'
+echo "== 2. ringtunnel server (zero config: it makes its key and an enrolment token)"
+server_port=$(free_port)
+"$ringtunnel" server --bind 127.0.0.1 --port "$server_port" --data-dir "$workdir/server" \
+  >"$workdir/server.log" 2>&1 &
+server_pid=$!
+pids+=($server_pid)
+wait_for_line "$workdir/server.log" "server ready" >/dev/null
+grep -E "server identity|server ready|ringtunnel client --ip" "$workdir/server.log" | show
+token=$(cat "$workdir/server/server_token")
+
+echo "== 3. ringtunnel client -L (enrols with the token, pins the server's identity)"
+echo_local=$(free_port)
+sink_local=$(free_port)
+RINGTUNNEL_TOKEN=$token "$ringtunnel" client --ip 127.0.0.1 --port "$server_port" \
+  --data-dir "$workdir/client" --accept-new-host \
+  -L "127.0.0.1:$echo_local:localhost:$echo_port" -L "127.0.0.1:$sink_local:localhost:$sink_port" \
+  >"$workdir/client.log" 2>&1 &
+client_pid=$!
+pids+=($client_pid)
+wait_for_line "$workdir/client.log" "client ready" >/dev/null
+grep -E "pinned|tunnel .*listening|client ready" "$workdir/client.log" | show
+
+echo "== 4. 200 concurrent connections through the tunnel, random payloads, every byte checked"
+"$loadgen" verify --connect "127.0.0.1:$echo_local" --connections 200 --max-bytes 1048576 --timeout 60
+
+echo "== 5. request/response latency through the tunnel (64-byte messages)"
+"$loadgen" pingpong --connect "127.0.0.1:$echo_local" --count 20000 --size 64
+
+echo "== 6. bulk throughput through the tunnel for 3 seconds"
+"$loadgen" throughput --connect "127.0.0.1:$sink_local" --seconds 3
+
+echo "== 7. what flowed (client stopped, then server, both with SIGTERM)"
+kill -TERM "$client_pid"
+wait "$client_pid" || true
+kill -TERM "$server_pid"
+wait "$server_pid" || true
+grep -E "client stopped" "$workdir/client.log" | show
+grep -E "disconnected|server stopped" "$workdir/server.log" | show
 echo
 echo "quickstart: done. Next: ./scripts/test.sh runs every test; 'ninja -C $build bench' compares"
-echo "the relay with direct TCP and socat (see docs/ and README.md)."
+echo "the tunnel with direct TCP and ssh -L (see docs/ and README.md)."
