@@ -24,6 +24,7 @@ struct CommonFlags {
   std::string log_file;
   unsigned threads = 0;
   std::string io_backend = "auto";
+  unsigned idle_poll_us = 50;
   std::optional<std::string> data_dir;
 };
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <coroutine>
 #include <cstdint>
 #include <deque>
@@ -26,11 +27,15 @@ struct ReactorStats {
   uint64_t messages_sent = 0;
   uint64_t messages_received = 0;
   uint64_t doorbells = 0;
+  uint64_t idle_polls_expired = 0;  ///< polls that ended without an event (the loop then slept)
 };
 
 struct ReactorOptions {
   uint32_t buffer_count = 256;       ///< provided receive buffers per reactor (power of two)
   uint32_t buffer_size = 32 * 1024;  ///< bytes per provided buffer
+  /// Before the loop sleeps, it keeps polling for this long (yielding the CPU to anything else
+  /// runnable), so an event that comes soon is caught without a wakeup. 0: sleep at once.
+  std::chrono::microseconds idle_poll{0};
 };
 
 /// Something waiting for provided buffers to come back after the ring ran dry.
@@ -107,6 +112,8 @@ class Reactor {
   };
 
   void run_ready();
+  std::size_t poll_before_sleep(std::optional<std::chrono::nanoseconds>& budget);
+  bool messages_waiting() const noexcept;
   void drain_inboxes();
   void drain_foreign_inbox();
   void flush_outboxes();
@@ -116,6 +123,7 @@ class Reactor {
   unsigned id_;
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<BufferRing> buffers_;
+  std::chrono::nanoseconds idle_poll_;
   TimerHeap timers_;
   std::deque<std::coroutine_handle<>> ready_;
   std::vector<std::unique_ptr<Peer>> peers_;  // by reactor id; this reactor's own slot is null

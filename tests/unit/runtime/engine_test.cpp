@@ -178,3 +178,49 @@ TEST_CASE("SIGHUP reaches every reactor as an event", "[engine]") {
   CHECK(seen[0] == 1);
   CHECK(seen[1] == 1);
 }
+
+namespace {
+// Two reactors bounce one message back and forth; each hop is the only thing either does.
+struct PingPong {
+  std::atomic<std::uint64_t> hops{0};
+  std::uint64_t target = 0;
+  runtime::Engine* engine = nullptr;
+  static void bounce(Reactor& here, CoreMessage& message) {
+    auto* self = static_cast<PingPong*>(message.context);
+    if (self->hops.fetch_add(1) + 1 >= self->target) {
+      self->engine->stop();
+      return;
+    }
+    CoreMessage next;
+    next.handler = &PingPong::bounce;
+    next.context = self;
+    here.post(1 - here.id(), std::move(next));
+  }
+};
+}  // namespace
+
+TEST_CASE("with idle polling, a message still wakes a reactor at once", "[engine]") {
+  // Regression: a poll's zero-timeout wait could consume the doorbell of a message without
+  // delivering a completion, and the loop then slept with the message unread.
+  auto backend = testing::each_backend();
+  INFO(testing::name_of(backend));
+  auto options = engine_options(backend, 2);
+  options.reactor.idle_poll = std::chrono::microseconds(30);
+  options.handle_signals = false;
+  runtime::Engine engine(options);
+  PingPong game;
+  game.target = 4000;
+  game.engine = &engine;
+  Watchdog watchdog(engine, 20s);
+  auto started = engine.start([&](Reactor& reactor) {
+    if (reactor.id() != 0) return;
+    CoreMessage first;
+    first.handler = &PingPong::bounce;
+    first.context = &game;
+    reactor.post(1, std::move(first));
+  });
+  REQUIRE(started.ok());
+  engine.join();
+  CHECK_FALSE(watchdog.fired.load());
+  CHECK(game.hops.load() >= game.target);
+}
