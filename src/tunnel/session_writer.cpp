@@ -201,9 +201,14 @@ void SessionWriter::take_windows(Record& record) {
 
 void SessionWriter::take_data(Record& record) {
   const std::size_t limit = channel_.max_plaintext();
-  for (Stream* stream = data_head_; stream != nullptr; stream = stream->next_data) {
+  for (Stream *stream = data_head_, *next = nullptr; stream != nullptr; stream = next) {
+    next = stream->next_data;
     if (record.stream_count == record.streams.size()) break;
     PendingFrames& pending = stream->pending();
+    if (pending.empty()) {  // nothing queued after all: off the list, or the loop would spin
+      DataList::remove(data_head_, data_tail_, *stream);
+      continue;
+    }
     std::size_t frames = 0;
     bool full = false;
     for (; frames < pending.count; ++frames) {
