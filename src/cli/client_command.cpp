@@ -90,6 +90,14 @@ bool build_options(const ClientFlags& flags, client::ClientOptions& options) {
       observe::log_error("-L {}: UDP tunnels are not supported by this version yet", text);
       return false;
     }
+    for (const ForwardSpec& earlier : options.forwards) {
+      if (spec->local_port != 0 && earlier.local_port == spec->local_port &&
+          earlier.bind_host == spec->bind_host) {
+        observe::log_error("-L {} and -L {} both listen on {} port {}", earlier.name(),
+                           spec->name(), spec->bind_host, spec->local_port);
+        return false;
+      }
+    }
     options.forwards.push_back(*spec);
   }
   if (options.forwards.empty()) {

@@ -23,8 +23,8 @@ struct ServerFlags {
   std::uint16_t port = 9000;
   std::string bind = "0.0.0.0";
   unsigned max_clients = 10;
-  std::string allowed_ports;
-  std::string allowed_hosts;
+  std::optional<std::string> allowed_ports;  // absent: every port; present: must parse
+  std::optional<std::string> allowed_hosts;
   std::optional<std::string> token;
   bool trust_first_client = false;
   std::uint32_t max_streams = 8192;
@@ -92,16 +92,16 @@ bool prepare(const ServerFlags& flags, Prepared& out) {
     return false;
   }
   out.options.listen = *listen;
-  if (!flags.allowed_ports.empty()) {
-    auto ports = server::PortSet::parse(flags.allowed_ports, &error);
+  if (flags.allowed_ports) {
+    auto ports = server::PortSet::parse(*flags.allowed_ports, &error);
     if (!ports) {
       observe::log_error("--allowed-ports: {}", error);
       return false;
     }
     out.options.policy.ports = *ports;
   }
-  if (!flags.allowed_hosts.empty()) {
-    auto hosts = server::HostSet::parse(flags.allowed_hosts, &error);
+  if (flags.allowed_hosts) {
+    auto hosts = server::HostSet::parse(*flags.allowed_hosts, &error);
     if (!hosts) {
       observe::log_error("--allowed-hosts: {}", error);
       return false;

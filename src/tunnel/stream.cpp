@@ -82,8 +82,8 @@ runtime::Task<void> Stream::pump() {
   for (;;) {
     auto received = co_await receiver_->receive();
     if (state_ == State::closed) break;
-    if (!received) {  // the application reset its connection
-      abort(Reason::stream_reset, true);
+    if (!received) {  // the application reset its connection, or the socket failed
+      local_failed(received.error(), "receive from");
       break;
     }
     runtime::Buffer buffer = std::move(received).value();
@@ -148,8 +148,11 @@ bool Stream::on_data(std::span<const std::byte> payload) {
   // Straight from the session's receive buffer: one syscall, no copy, when the socket has room.
   const ssize_t sent = ::send(socket_.get(), payload.data(), payload.size(),
                               MSG_DONTWAIT | MSG_NOSIGNAL);
-  if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
-    abort(Reason::stream_reset, true);  // the application has gone
+  // EAGAIN: the socket is full. ENOBUFS/ENOMEM: the kernel is short of memory for now, and
+  // nothing was sent. Either way the bytes wait in the backlog for drain(); anything else
+  // ends the stream.
+  if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS && errno != ENOMEM) {
+    local_failed(errno_code(errno), "send to");
     return true;
   }
   const std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
@@ -175,7 +178,7 @@ runtime::Task<void> Stream::drain() {
     auto sent = co_await runtime::send_all(socket_.get(), draining_);
     if (state_ == State::closed) break;
     if (!sent) {
-      abort(Reason::stream_reset, true);
+      local_failed(sent.error(), "send to");
       break;
     }
     const std::size_t n = draining_.size();
@@ -247,6 +250,16 @@ void Stream::abort(Reason reason, bool send_reset) {
   if (receiver_) receiver_->stop();
   if (pump_waiter_) session_.reactor().schedule(std::exchange(pump_waiter_, nullptr));
   if (tasks_ == 0) session_.release(*this);
+}
+
+void Stream::local_failed(std::error_code error, const char* what) {
+  // A reset or closed application connection is its own business (debug); anything else is
+  // worth a warning. Either way the peer gets RESET and only this stream ends.
+  const bool routine = error == std::errc::connection_reset || error == std::errc::broken_pipe;
+  observe::log(routine ? observe::LogLevel::debug : observe::LogLevel::warn,
+               "{}: tunnel '{}': stream {}: {} the local socket failed: {}; stream reset",
+               session_.name(), target_.tunnel, id_, what, error.message());
+  abort(Reason::stream_reset, true);
 }
 
 void Stream::abandon() noexcept {

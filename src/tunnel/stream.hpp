@@ -139,6 +139,7 @@ class Stream {
   runtime::Task<void> pump();
   runtime::Task<void> drain();
   void consumed(std::size_t bytes);
+  void local_failed(std::error_code error, const char* what);
   void backlog_append(std::span<const std::byte> bytes);
   void maybe_finish();
   void wake_pump() noexcept;
