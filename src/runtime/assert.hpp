@@ -2,14 +2,9 @@
 // RT_ASSERT (always on) and RT_DCHECK (debug only) for invariants, never for peer input.
 #pragma once
 
-#include <cstdio>
-#include <cstdlib>
-
 namespace ringtunnel::detail {
-[[noreturn]] inline void assert_failed(const char* expr, const char* file, int line) noexcept {
-  std::fprintf(stderr, "ringtunnel: invariant broken: %s at %s:%d\n", expr, file, line);
-  std::abort();
-}
+/// Prints the broken invariant and a stack trace to stderr, then aborts.
+[[noreturn]] void assert_failed(const char* expr, const char* file, int line) noexcept;
 }  // namespace ringtunnel::detail
 
 /// An invariant whose breach would corrupt state: checked in every build.

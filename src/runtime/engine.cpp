@@ -153,7 +153,9 @@ void Engine::thread_main(unsigned id, StartFn& on_start) {
   if (id == 0 && signal_fd_ >= 0) watch_signals(reactor);
   if (on_start) on_start(reactor);
   reactor.run();
-  if (signal_watch_running_) signal_watch_cancel_.cancel();
+  // Reactor 0's own watcher, cancelled on its own thread: from any other reactor's thread the
+  // cancel would reach into reactor 0's backend concurrently with it.
+  if (id == 0 && signal_watch_running_) signal_watch_cancel_.cancel();
   reactor.drain();
 }
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <climits>
 #include <system_error>
 #include <utility>
@@ -277,6 +278,7 @@ EpollBackend::Attempt EpollBackend::try_connect_done(int fd, Operation& op) {
 
 void EpollBackend::park(int fd, const ParkedOp& parked) {
   ParkedOp& side = side_of(fds_.at(fd), parked.kind);
+  RT_DCHECK(side.op == nullptr);  // one operation per side: begin() refused a second one
   side = parked;
   parked_.insert(parked.op, fd);
   // Always ADD, never trust a remembered "registered" flag: a closed fd leaves the epoll set
@@ -302,6 +304,13 @@ void EpollBackend::cancel(Operation& op) {
   if (fd < 0) return;  // its final completion is already queued: it won the race
   FdSlot& slot = fds_.at(fd);
   ParkedOp& side = slot.read.op == &op ? slot.read : slot.write;
+#ifndef NDEBUG
+  if (side.op != &op) {
+    std::fprintf(stderr, "epoll cancel: op %p indexed on fd %d, but that slot holds %p / %p\n",
+                 static_cast<void*>(&op), fd, static_cast<void*>(slot.read.op),
+                 static_cast<void*>(slot.write.op));
+  }
+#endif
   RT_DCHECK(side.op == &op);
   const EpollOpKind kind = side.kind;
   unpark(side);
@@ -358,6 +367,11 @@ void EpollBackend::queue(Operation& op, int result, uint32_t flags, uint16_t buf
 }
 
 void EpollBackend::queue_final(Operation& op, EpollOpKind kind, int result) {
+#ifndef NDEBUG
+  // An operation ends once: a second final completion would resume its owner twice.
+  for (const Completion& c : pending_) RT_DCHECK(c.op != &op || (c.flags & kMore) != 0);
+  RT_DCHECK(op.in_flight);
+#endif
   if (kind == EpollOpKind::send_zc) {
     // io_uring posts the notification after every issued send_zc, even a failed or cancelled
     // one, so callers that wait for it work unchanged.
