@@ -115,6 +115,7 @@ bool build_options(const ClientFlags& flags, client::ClientOptions& options) {
   options.trust.accept_new_host = flags.accept_new_host;
   options.trust.interactive = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDERR_FILENO) == 1;
   options.sessions = flags.sessions;
+  options.receive_window = flags.common.stream_window;
   options.client_name = host_name();
   return true;
 }

@@ -25,6 +25,8 @@ struct CommonFlags {
   unsigned threads = 0;
   std::string io_backend = "auto";
   unsigned idle_poll_us = 50;
+  std::string pin_threads = "auto";
+  std::uint32_t stream_window = 2u << 20;
   std::optional<std::string> data_dir;
 };
 

@@ -129,6 +129,7 @@ bool prepare(const ServerFlags& flags, Prepared& out) {
   admission.max_clients = flags.max_clients;
   admission.trust_first_client = flags.trust_first_client;
   admission.params.max_streams = flags.max_streams;
+  admission.params.initial_window = flags.common.stream_window;
   if (!settle_token(flags, *dir, keys->empty(), admission)) return false;
   if (flags.trust_first_client && keys->empty()) {
     observe::log_warn("--trust-first-client: the first client to connect will be enrolled "

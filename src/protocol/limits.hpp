@@ -45,8 +45,11 @@ inline constexpr std::size_t kMinRecordCiphertext = kTagSize + 1;
 inline constexpr std::size_t kMaxFramePayload = 65536;
 /// Largest credit a stream window may reach: 2^31 - 1.
 inline constexpr uint32_t kMaxWindow = 0x7fff'ffffU;
-/// Default initial per-stream credit (AuthResult.initial_window).
-inline constexpr uint32_t kDefaultWindow = 262144;
+/// Default initial per-stream credit (AuthResult.initial_window): 2 MiB, like OpenSSH's channel
+/// window. Measured on loopback: 256 KiB stalled a single stream on credit (1/4 fewer bytes
+/// per second, 3x the context switches); what a stalled reader can make the receiver hold is
+/// bounded per session by kMaxBufferedBytesPerSession.
+inline constexpr uint32_t kDefaultWindow = 2u << 20;
 /// A sender sends KEY_UPDATE before this many records on one key...
 inline constexpr uint64_t kKeyUpdateRecords = uint64_t{1} << 24;
 /// ...or before this long on one key, whichever comes first.

@@ -69,9 +69,15 @@ class Backend {
   /// Wakes this backend out of wait(). The only method that may be called from any thread.
   virtual void wake() noexcept = 0;
 
+  /// Time spent blocked in the kernel inside wait() so far (not the callbacks it ran): what
+  /// the reactor's load estimate counts as idle.
+  std::chrono::nanoseconds blocked_total() const noexcept { return blocked_total_; }
+
   /// Makes a ring of `count` (a power of two) provided buffers of `size` bytes each.
   virtual std::unique_ptr<BufferRing> make_buffer_ring(uint16_t group_id, uint32_t count,
                                                        uint32_t size) = 0;
+ protected:
+  std::chrono::nanoseconds blocked_total_{0};
 };
 
 /// Which backend to run: the best available, or the one the user named.

@@ -323,7 +323,9 @@ unsigned EpollBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {
   unsigned delivered = deliver_pending();
   // Completions queued by those callbacks must not wait behind a blocking epoll_wait.
   const int ms = delivered > 0 || !pending_.empty() ? 0 : timeout_ms(timeout);
+  const auto asleep = ms != 0 ? std::chrono::steady_clock::now() : std::chrono::steady_clock::time_point{};
   const int n = ::epoll_wait(epoll_fd_.get(), events_.data(), static_cast<int>(events_.size()), ms);
+  if (ms != 0) blocked_total_ += std::chrono::steady_clock::now() - asleep;
   // n < 0 is EINTR (a signal) in practice: nothing to process, the reactor calls again.
   for (int i = 0; i < n; ++i) {
     const epoll_event& ev = events_[static_cast<std::size_t>(i)];

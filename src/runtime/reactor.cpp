@@ -19,6 +19,14 @@ thread_local unsigned t_transfer_depth = 0;
 constexpr unsigned kMaxInlineTransfers = 64;
 // Ready coroutines resumed per turn before the loop checks I/O again (fairness).
 constexpr std::size_t kMaxResumesPerTurn = 1024;
+// While polling before sleep, the CPU is handed to other runnable threads this often.
+constexpr auto kYieldEvery = std::chrono::microseconds(5);
+
+void spin_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
 }  // namespace
 
 namespace detail {
@@ -68,17 +76,42 @@ void Reactor::run() {
 
 void Reactor::run_once(std::optional<std::chrono::nanoseconds> max_wait) {
   t_current = this;
+  const bool measuring = idle_poll_.count() != 0;
+  const auto turn_start = measuring ? Clock::now() : Clock::time_point{};
+  const auto blocked_before = backend_->blocked_total();
   run_ready();
   drain_inboxes();
   drain_foreign_inbox();
   flush_outboxes();
   auto budget = wait_budget();
   if (max_wait && (!budget || *budget > *max_wait)) budget = max_wait;
-  std::size_t completed = poll_before_sleep(budget);
+  std::chrono::nanoseconds polled{0};
+  std::size_t completed = mostly_idle() ? poll_before_sleep(budget, polled) : 0;
   if (completed == 0) completed = backend_->wait(budget);
   stats_.completions += completed;
   if (!timers_.empty()) timers_.fire_due(Clock::now());
   ++stats_.loop_iterations;
+  if (measuring) {
+    const auto idle = polled + (backend_->blocked_total() - blocked_before);
+    note_turn(Clock::now() - turn_start, idle);
+  }
+}
+
+// Moving averages (1/8 per turn) of how long turns took and how much of that was idle (polling,
+// or blocked in the kernel). Turns are short when busy and long when idle, so the ratio of the
+// two averages follows the share of time spent idle.
+void Reactor::note_turn(std::chrono::nanoseconds turn, std::chrono::nanoseconds idle) noexcept {
+  turn_avg_ += (turn - turn_avg_) / 8;
+  idle_avg_ += (idle - idle_avg_) / 8;
+}
+
+// Polling pays off when the reactor waits for sparse events (request/response traffic): the
+// CPU would idle anyway and the reply is caught without a wakeup. When it moves bulk data it
+// is busy most of the time, the next completion is a sure thing, and spinning would only take
+// CPU from the processes producing and consuming that data: then it sleeps at once.
+bool Reactor::mostly_idle() const noexcept {
+  if (idle_poll_.count() == 0) return false;
+  return idle_avg_ * 4 >= turn_avg_ * 3;  // at least 75% idle
 }
 
 // A wakeup from sleep costs several microseconds (more in a VM, where an idle CPU halts); on a
@@ -86,11 +119,18 @@ void Reactor::run_once(std::optional<std::chrono::nanoseconds> max_wait) {
 // up to idle_poll_. The zero-timeout waits make no syscall while the kernel has flagged nothing
 // (io_uring), and sched_yield() hands the CPU to anything else runnable, so polling steals
 // little from the processes this reactor serves. `budget` shrinks by the time spent.
-std::size_t Reactor::poll_before_sleep(std::optional<std::chrono::nanoseconds>& budget) {
+std::size_t Reactor::poll_before_sleep(std::optional<std::chrono::nanoseconds>& budget,
+                                       std::chrono::nanoseconds& polled) {
   if (idle_poll_.count() == 0 || (budget && budget->count() == 0)) return 0;
   const auto start = Clock::now();
+  struct Account {  // however the poll ends, its time is counted as idle
+    std::chrono::nanoseconds& polled;
+    Clock::time_point start;
+    ~Account() { polled = Clock::now() - start; }
+  } account{polled, start};
   const auto limit = budget ? std::min(*budget, idle_poll_) : idle_poll_;
   auto now = start;
+  auto last_yield = start;
   do {
     if (const std::size_t n = backend_->wait(std::chrono::nanoseconds(0)); n > 0) return n;
     // A doorbell or a wake() may have been consumed by that wait without a completion: the
@@ -99,8 +139,15 @@ std::size_t Reactor::poll_before_sleep(std::optional<std::chrono::nanoseconds>& 
       budget = std::chrono::nanoseconds(0);
       return 0;
     }
-    ::sched_yield();
+    // Yield only every few microseconds: each yield is a syscall, and checking for work
+    // costs no syscall (io_uring) while the kernel has flagged nothing.
     now = Clock::now();
+    if (now - last_yield >= kYieldEvery) {
+      ::sched_yield();
+      last_yield = now;
+    } else {
+      spin_pause();
+    }
   } while (now - start < limit);
   if (budget) budget = std::max<std::chrono::nanoseconds>(*budget - (now - start), {});
   ++stats_.idle_polls_expired;

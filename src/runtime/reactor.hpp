@@ -34,7 +34,8 @@ struct ReactorOptions {
   uint32_t buffer_count = 256;       ///< provided receive buffers per reactor (power of two)
   uint32_t buffer_size = 32 * 1024;  ///< bytes per provided buffer
   /// Before the loop sleeps, it keeps polling for this long (yielding the CPU to anything else
-  /// runnable), so an event that comes soon is caught without a wakeup. 0: sleep at once.
+  /// runnable), so an event that comes soon is caught without a wakeup; only while the reactor
+  /// is mostly idle (request/response traffic), never while it moves bulk data. 0: never.
   std::chrono::microseconds idle_poll{0};
 };
 
@@ -112,7 +113,10 @@ class Reactor {
   };
 
   void run_ready();
-  std::size_t poll_before_sleep(std::optional<std::chrono::nanoseconds>& budget);
+  std::size_t poll_before_sleep(std::optional<std::chrono::nanoseconds>& budget,
+                                std::chrono::nanoseconds& polled);
+  void note_turn(std::chrono::nanoseconds turn, std::chrono::nanoseconds idle) noexcept;
+  bool mostly_idle() const noexcept;
   bool messages_waiting() const noexcept;
   void drain_inboxes();
   void drain_foreign_inbox();
@@ -124,6 +128,8 @@ class Reactor {
   std::unique_ptr<Backend> backend_;
   std::unique_ptr<BufferRing> buffers_;
   std::chrono::nanoseconds idle_poll_;
+  std::chrono::nanoseconds turn_avg_{0};  // load estimate (only with idle_poll_): see note_turn
+  std::chrono::nanoseconds idle_avg_{0};
   TimerHeap timers_;
   std::deque<std::coroutine_handle<>> ready_;
   std::vector<std::unique_ptr<Peer>> peers_;  // by reactor id; this reactor's own slot is null

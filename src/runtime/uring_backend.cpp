@@ -223,7 +223,9 @@ unsigned UringBackend::wait(std::optional<std::chrono::nanoseconds> timeout) {
     }
     io_uring_cqe* cqe = nullptr;
     // -ETIME (timeout) and -EINTR (signal) are normal ways for the wait to end.
+    const auto asleep = std::chrono::steady_clock::now();
     io_uring_submit_and_wait_timeout(&ring_, &cqe, 1, timeout ? &ts : nullptr, nullptr);
+    blocked_total_ += std::chrono::steady_clock::now() - asleep;
   }
   return reap();
 }

@@ -64,7 +64,7 @@ struct Session::CheckWait {
 };
 
 Result<runtime::MirroredBuffer> Session::make_receive_ring(const Channel& channel) {
-  return runtime::MirroredBuffer::create(std::max<std::size_t>(256 * 1024, 2 * channel.max_unit()));
+  return runtime::MirroredBuffer::create(std::max<std::size_t>(1024 * 1024, 2 * channel.max_unit()));
 }
 
 Session::Session(runtime::MirroredBuffer in, net::UniqueFd socket,
@@ -184,9 +184,38 @@ void Session::enforce_buffer_cap() {
   }
 }
 
+void Session::deliver_later(Stream& stream) noexcept {
+  if (stream.in_delivery_list) return;
+  stream.in_delivery_list = true;
+  stream.prev_delivery = deliveries_tail_;
+  stream.next_delivery = nullptr;
+  (deliveries_tail_ ? deliveries_tail_->next_delivery : deliveries_head_) = &stream;
+  deliveries_tail_ = &stream;
+}
+
+void Session::forget_delivery(Stream& stream) noexcept {
+  if (!stream.in_delivery_list) return;
+  stream.in_delivery_list = false;
+  (stream.prev_delivery ? stream.prev_delivery->next_delivery : deliveries_head_) =
+      stream.next_delivery;
+  (stream.next_delivery ? stream.next_delivery->prev_delivery : deliveries_tail_) =
+      stream.prev_delivery;
+  stream.prev_delivery = stream.next_delivery = nullptr;
+}
+
+// One sendmsg per stream for everything the last receive brought it.
+void Session::flush_deliveries() {
+  while (deliveries_head_ != nullptr) {
+    Stream& stream = *deliveries_head_;
+    forget_delivery(stream);
+    stream.flush_out();  // may release the stream: not touched again
+  }
+}
+
 void Session::release(Stream& stream) noexcept {
   const std::uint32_t id = stream.id();
   if (streams_.erase(id) == 0) return;
+  forget_delivery(stream);
   if (stream.kind() == Stream::Kind::tcp) {
     if (is_own_stream(config_.role, id)) {
       --own_open_;
@@ -237,6 +266,9 @@ runtime::Task<void> Session::read_loop() {
       }
       if (closing_) break;
     }
+    // Before the ring takes new bytes, the views into it are written out.
+    flush_deliveries();
+    if (buffered_ > config_.max_buffered) enforce_buffer_cap();
     if (error || closing_) break;
     auto got = co_await runtime::recv(socket_.get(), in_.writable());
     if (!got) {

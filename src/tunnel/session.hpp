@@ -127,6 +127,9 @@ class Session {
   /// Bytes buffered for slow sockets changed by `delta`; past the cap the stream holding the
   /// most is reset (flow_control).
   void buffered(std::ptrdiff_t delta);
+  /// `stream` has DATA queued for its socket: flushed before the next receive.
+  void deliver_later(Stream& stream) noexcept;
+  void forget_delivery(Stream& stream) noexcept;
   /// The stream has finished and its coroutines have ended: forget and destroy it. Nothing may
   /// touch the stream after this call.
   void release(Stream& stream) noexcept;
@@ -148,6 +151,7 @@ class Session {
   void fail(std::error_code error);
   void end_streams(protocol::Reason reason);
   void maybe_finished();
+  void flush_deliveries();
   void enforce_buffer_cap();
   static void close_deadline_passed(runtime::Timer& timer);
 
@@ -161,6 +165,8 @@ class Session {
   std::vector<std::byte> leftover_;  // handshake leftovers, moved into in_ by the reader
   std::unordered_map<std::uint32_t, Stream*> streams_;
   std::unordered_map<std::uint32_t, CheckWait*> checks_;
+  Stream* deliveries_head_ = nullptr;  // streams with DATA queued for their sockets
+  Stream* deliveries_tail_ = nullptr;
   protocol::StreamIdTracker peer_ids_;
   std::uint32_t last_own_id_ = 0;
   std::uint32_t own_open_ = 0;   // our streams (opening or open) counted against the peer's limit

@@ -13,7 +13,7 @@ namespace ringtunnel::tunnel {
 namespace {
 
 // Records one flush may seal: a large send when the session is busy.
-constexpr std::size_t kRecordsPerFlush = 2;
+constexpr std::size_t kRecordsPerFlush = 8;
 // WINDOW frames are 14 bytes.
 constexpr std::size_t kWindowFrameSize = protocol::kFrameHeaderSize + 4;
 
@@ -71,7 +71,9 @@ SessionWriter::SessionWriter(Channel& channel, int fd)
       channel_(channel),
       fd_(fd),
       out_capacity_(kRecordsPerFlush * channel.sealed_size(channel.max_plaintext())) {
-  out_ = std::make_unique<std::byte[]>(out_capacity_);
+  // _for_overwrite: make_unique would zero the buffer, touching every page of an idle
+  // session's writer.
+  out_ = std::make_unique_for_overwrite<std::byte[]>(out_capacity_);
   control_.reserve(4096);
   windows_.reserve(1024);
   pieces_.reserve(kMaxSealPieces);

@@ -3,6 +3,7 @@
 #include "tunnel/stream.hpp"
 
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -145,20 +146,46 @@ bool Stream::on_data(std::span<const std::byte> payload) {
     backlog_append(payload);
     return true;
   }
-  // Straight from the session's receive buffer: one syscall, no copy, when the socket has room.
-  const ssize_t sent = ::send(socket_.get(), payload.data(), payload.size(),
-                              MSG_DONTWAIT | MSG_NOSIGNAL);
+  // Written straight from the session's receive ring, once per batch of received records
+  // (Session::flush_deliveries): the bytes stay where they are until the next receive.
+  if (out_count_ == out_.size()) {
+    flush_out();
+    if (state_ != State::open || draining_active_) {
+      if (state_ == State::open) backlog_append(payload);
+      return true;
+    }
+  }
+  out_[out_count_++] = ::iovec{const_cast<std::byte*>(payload.data()), payload.size()};
+  if (out_count_ == 1) session_.deliver_later(*this);
+  return true;
+}
+
+void Stream::flush_out() {
+  if (out_count_ == 0) return;
+  const std::size_t count = std::exchange(out_count_, 0);
+  std::size_t total = 0;
+  for (std::size_t i = 0; i < count; ++i) total += out_[i].iov_len;
+  ::msghdr message{};
+  message.msg_iov = out_.data();
+  message.msg_iovlen = count;
+  // One syscall, no copy, when the socket has room for the whole batch.
+  const ssize_t sent = ::sendmsg(socket_.get(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
   // EAGAIN: the socket is full. ENOBUFS/ENOMEM: the kernel is short of memory for now, and
   // nothing was sent. Either way the bytes wait in the backlog for drain(); anything else
   // ends the stream.
   if (sent < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != ENOBUFS && errno != ENOMEM) {
     local_failed(errno_code(errno), "send to");
-    return true;
+    return;
   }
-  const std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
+  std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
   if (done > 0) consumed(done);
-  if (done < payload.size()) backlog_append(payload.subspan(done));
-  return true;
+  if (done == total) return;
+  for (std::size_t i = 0; i < count; ++i) {  // what the socket did not take, in order
+    const std::size_t skip = std::min(done, out_[i].iov_len);
+    done -= skip;
+    const auto* base = static_cast<const std::byte*>(out_[i].iov_base);
+    if (skip < out_[i].iov_len) backlog_append({base + skip, out_[i].iov_len - skip});
+  }
 }
 
 void Stream::backlog_append(std::span<const std::byte> bytes) {
@@ -215,6 +242,8 @@ std::uint32_t Stream::credit_to_return() noexcept {
 }
 
 void Stream::on_fin() {
+  flush_out();  // what came before the FIN goes first
+  if (state_ != State::open) return;
   fin_received_ = true;
   if (draining_active_ || backlog_size_ > 0) return;  // drain() half-closes when done
   ::shutdown(socket_.get(), SHUT_WR);
@@ -236,6 +265,8 @@ void Stream::abort(Reason reason, bool send_reset) {
   if (send_reset) session_.queue_reset(id_, reason);
   session_.writer().forget(*this);
   pending_.clear();
+  out_count_ = 0;
+  session_.forget_delivery(*this);
   // The backlog goes now; a send still in flight keeps `draining_` until drain() resumes.
   session_.buffered(-static_cast<std::ptrdiff_t>(backlog_size_));
   backlog_size_ = 0;

@@ -2,6 +2,8 @@
 // Stream: one TCP connection carried over a session, both directions, with credit windows.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <array>
 #include <coroutine>
 #include <cstdint>
@@ -102,9 +104,14 @@ class Stream {
   /// The connection is up (OPEN_OK sent or received): bytes start to flow, within the
   /// peer's `send_credit`.
   void start(std::uint32_t send_credit);
-  /// Peer DATA: write it to the socket now or keep it in the backlog. False when the peer
-  /// overran our window (a session-level flow_control violation).
+  /// Peer DATA (a view into the session's receive ring, valid until its next receive): queued
+  /// for one sendmsg per received batch (flush_out), or kept in the backlog behind bytes the
+  /// socket has not taken yet. False when the peer overran our window (a session-level
+  /// flow_control violation).
   [[nodiscard]] bool on_data(std::span<const std::byte> payload);
+  /// Writes the DATA queued by on_data with one sendmsg; what the socket refuses goes to the
+  /// backlog. Called by the session before it receives again (the views would go stale).
+  void flush_out();
   /// Peer WINDOW. False when the credit would pass 2^31 - 1 (flow_control).
   [[nodiscard]] bool on_window(std::uint32_t increment);
   /// Peer FIN: no more DATA; half-close the socket once the backlog is written.
@@ -134,6 +141,10 @@ class Stream {
   Stream* prev_window = nullptr;
   Stream* next_window = nullptr;
   bool in_window_list = false;
+  // The session's list of streams with DATA queued for flush_out; only the Session touches it.
+  Stream* prev_delivery = nullptr;
+  Stream* next_delivery = nullptr;
+  bool in_delivery_list = false;
 
  private:
   runtime::Task<void> pump();
@@ -166,6 +177,8 @@ class Stream {
   std::uint32_t receive_window_;
   std::uint32_t receive_left_;
   std::uint32_t unreturned_ = 0;
+  std::array<::iovec, 16> out_{};      // DATA views waiting for flush_out
+  std::uint8_t out_count_ = 0;
   std::vector<std::byte> backlog_;    // appended to by on_data
   std::vector<std::byte> draining_;   // being written by drain()
   std::size_t backlog_size_ = 0;

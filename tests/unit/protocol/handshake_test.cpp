@@ -282,11 +282,11 @@ TEST_CASE("AuthResult round trips, with the defaults of section 1", "[protocol][
   AuthResult result;
   result.message = "welcome";
   CHECK(result.max_frame == 65536);
-  CHECK(result.initial_window == 262144);
+  CHECK(result.initial_window == 2097152);
   CHECK(result.max_streams == 8192);
   CHECK(result.heartbeat_ms == 15000);
   const Bytes body = encoded(result);
-  CHECK(body == cat({hex("0000 07"), text("welcome"), hex("00010000 00040000 00002000 00003a98")}));
+  CHECK(body == cat({hex("0000 07"), text("welcome"), hex("00010000 00200000 00002000 00003a98")}));
   const auto back = decode_auth_result(body);
   REQUIRE(back.ok());
   CHECK(*back == result);

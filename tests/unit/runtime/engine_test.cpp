@@ -224,3 +224,17 @@ TEST_CASE("with idle polling, a message still wakes a reactor at once", "[engine
   CHECK_FALSE(watchdog.fired.load());
   CHECK(game.hops.load() >= game.target);
 }
+
+TEST_CASE("an idle reactor polls before it sleeps, a reactor without idle_poll never does",
+          "[engine]") {
+  auto backend = testing::each_backend();
+  INFO(testing::name_of(backend));
+  runtime::ReactorOptions polling;
+  polling.idle_poll = std::chrono::microseconds(50);
+  testing::ReactorFixture with_poll(backend, polling);
+  for (int i = 0; i < 20; ++i) with_poll.reactor->run_once(std::chrono::milliseconds(1));
+  CHECK(with_poll.reactor->stats().idle_polls_expired >= 10);  // nothing came: each poll expired
+  testing::ReactorFixture without(backend);
+  for (int i = 0; i < 20; ++i) without.reactor->run_once(std::chrono::milliseconds(1));
+  CHECK(without.reactor->stats().idle_polls_expired == 0);
+}
