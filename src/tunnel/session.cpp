@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 
@@ -184,8 +185,15 @@ void Session::enforce_buffer_cap() {
   }
 }
 
-void Session::deliver_later(Stream& stream) noexcept {
-  if (stream.in_delivery_list) return;
+void Session::deliver_later(Stream& stream, std::span<const std::byte> bytes) {
+  const auto index = static_cast<std::uint32_t>(deliveries_.size());
+  deliveries_.push_back({::iovec{const_cast<std::byte*>(bytes.data()), bytes.size()}, UINT32_MAX});
+  if (stream.in_delivery_list) {
+    deliveries_[stream.delivery_last].next = index;
+    stream.delivery_last = index;
+    return;
+  }
+  stream.delivery_first = stream.delivery_last = index;
   stream.in_delivery_list = true;
   stream.prev_delivery = deliveries_tail_;
   stream.next_delivery = nullptr;
@@ -201,15 +209,32 @@ void Session::forget_delivery(Stream& stream) noexcept {
   (stream.next_delivery ? stream.next_delivery->prev_delivery : deliveries_tail_) =
       stream.prev_delivery;
   stream.prev_delivery = stream.next_delivery = nullptr;
+  stream.delivery_first = stream.delivery_last = UINT32_MAX;
+}
+
+void Session::flush_deliveries_of(Stream& stream) {
+  if (!stream.in_delivery_list) return;
+  std::uint32_t index = stream.delivery_first;
+  forget_delivery(stream);
+  // Up to 64 pieces per sendmsg (far below IOV_MAX); a longer chain takes several.
+  std::array<::iovec, 64> batch;
+  std::size_t count = 0;
+  const std::uint32_t id = stream.id();
+  for (; index != UINT32_MAX; index = deliveries_[index].next) {
+    batch[count++] = deliveries_[index].bytes;
+    if (count == batch.size()) {
+      stream.write_batch(std::span(batch).first(count));
+      count = 0;
+      if (find(id) != &stream) return;  // the write failed and released the stream
+    }
+  }
+  stream.write_batch(std::span(batch).first(count));  // may release the stream: not touched after
 }
 
 // One sendmsg per stream for everything the last receive brought it.
 void Session::flush_deliveries() {
-  while (deliveries_head_ != nullptr) {
-    Stream& stream = *deliveries_head_;
-    forget_delivery(stream);
-    stream.flush_out();  // may release the stream: not touched again
-  }
+  while (deliveries_head_ != nullptr) flush_deliveries_of(*deliveries_head_);
+  deliveries_.clear();
 }
 
 void Session::release(Stream& stream) noexcept {

@@ -2,6 +2,8 @@
 // Session: one authenticated connection between client and server, multiplexing streams.
 #pragma once
 
+#include <sys/uio.h>
+
 #include <chrono>
 #include <coroutine>
 #include <cstdint>
@@ -127,8 +129,12 @@ class Session {
   /// Bytes buffered for slow sockets changed by `delta`; past the cap the stream holding the
   /// most is reset (flow_control).
   void buffered(std::ptrdiff_t delta);
-  /// `stream` has DATA queued for its socket: flushed before the next receive.
-  void deliver_later(Stream& stream) noexcept;
+  /// Queues DATA (a view into the receive ring) for `stream`'s socket: written, one sendmsg
+  /// per stream, before the ring receives again.
+  void deliver_later(Stream& stream, std::span<const std::byte> bytes);
+  /// Writes what is queued for `stream` now (before its FIN is acted on).
+  void flush_deliveries_of(Stream& stream);
+  /// Drops what is queued for `stream` (it is being reset).
   void forget_delivery(Stream& stream) noexcept;
   /// The stream has finished and its coroutines have ended: forget and destroy it. Nothing may
   /// touch the stream after this call.
@@ -165,7 +171,14 @@ class Session {
   std::vector<std::byte> leftover_;  // handshake leftovers, moved into in_ by the reader
   std::unordered_map<std::uint32_t, Stream*> streams_;
   std::unordered_map<std::uint32_t, CheckWait*> checks_;
-  Stream* deliveries_head_ = nullptr;  // streams with DATA queued for their sockets
+  // DATA views waiting for their sockets, chained per stream (Stream::delivery_first/last), and
+  // the streams that have some, in arrival order: one vector per session, nothing per stream.
+  struct Delivery {
+    ::iovec bytes;
+    std::uint32_t next;
+  };
+  std::vector<Delivery> deliveries_;
+  Stream* deliveries_head_ = nullptr;
   Stream* deliveries_tail_ = nullptr;
   protocol::StreamIdTracker peer_ids_;
   std::uint32_t last_own_id_ = 0;

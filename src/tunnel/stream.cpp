@@ -148,26 +148,23 @@ bool Stream::on_data(std::span<const std::byte> payload) {
   }
   // Written straight from the session's receive ring, once per batch of received records
   // (Session::flush_deliveries): the bytes stay where they are until the next receive.
-  if (out_count_ == out_.size()) {
-    flush_out();
-    if (state_ != State::open || draining_active_) {
-      if (state_ == State::open) backlog_append(payload);
-      return true;
-    }
-  }
-  out_[out_count_++] = ::iovec{const_cast<std::byte*>(payload.data()), payload.size()};
-  if (out_count_ == 1) session_.deliver_later(*this);
+  session_.deliver_later(*this, payload);
   return true;
 }
 
-void Stream::flush_out() {
-  if (out_count_ == 0) return;
-  const std::size_t count = std::exchange(out_count_, 0);
+void Stream::write_batch(std::span<::iovec> batch) {
+  if (state_ != State::open || batch.empty()) return;
+  if (draining_active_ || backlog_size_ > 0) {  // behind bytes already waiting: in order
+    for (const ::iovec& piece : batch) {
+      backlog_append({static_cast<const std::byte*>(piece.iov_base), piece.iov_len});
+    }
+    return;
+  }
   std::size_t total = 0;
-  for (std::size_t i = 0; i < count; ++i) total += out_[i].iov_len;
+  for (const ::iovec& piece : batch) total += piece.iov_len;
   ::msghdr message{};
-  message.msg_iov = out_.data();
-  message.msg_iovlen = count;
+  message.msg_iov = batch.data();
+  message.msg_iovlen = batch.size();
   // One syscall, no copy, when the socket has room for the whole batch.
   const ssize_t sent = ::sendmsg(socket_.get(), &message, MSG_DONTWAIT | MSG_NOSIGNAL);
   // EAGAIN: the socket is full. ENOBUFS/ENOMEM: the kernel is short of memory for now, and
@@ -180,11 +177,11 @@ void Stream::flush_out() {
   std::size_t done = sent > 0 ? static_cast<std::size_t>(sent) : 0;
   if (done > 0) consumed(done);
   if (done == total) return;
-  for (std::size_t i = 0; i < count; ++i) {  // what the socket did not take, in order
-    const std::size_t skip = std::min(done, out_[i].iov_len);
+  for (const ::iovec& piece : batch) {  // what the socket did not take, in order
+    const std::size_t skip = std::min(done, piece.iov_len);
     done -= skip;
-    const auto* base = static_cast<const std::byte*>(out_[i].iov_base);
-    if (skip < out_[i].iov_len) backlog_append({base + skip, out_[i].iov_len - skip});
+    const auto* base = static_cast<const std::byte*>(piece.iov_base);
+    if (skip < piece.iov_len) backlog_append({base + skip, piece.iov_len - skip});
   }
 }
 
@@ -242,7 +239,7 @@ std::uint32_t Stream::credit_to_return() noexcept {
 }
 
 void Stream::on_fin() {
-  flush_out();  // what came before the FIN goes first
+  session_.flush_deliveries_of(*this);  // what came before the FIN goes first
   if (state_ != State::open) return;
   fin_received_ = true;
   if (draining_active_ || backlog_size_ > 0) return;  // drain() half-closes when done
@@ -265,7 +262,6 @@ void Stream::abort(Reason reason, bool send_reset) {
   if (send_reset) session_.queue_reset(id_, reason);
   session_.writer().forget(*this);
   pending_.clear();
-  out_count_ = 0;
   session_.forget_delivery(*this);
   // The backlog goes now; a send still in flight keeps `draining_` until drain() resumes.
   session_.buffered(-static_cast<std::ptrdiff_t>(backlog_size_));

@@ -105,13 +105,16 @@ class Stream {
   /// peer's `send_credit`.
   void start(std::uint32_t send_credit);
   /// Peer DATA (a view into the session's receive ring, valid until its next receive): queued
-  /// for one sendmsg per received batch (flush_out), or kept in the backlog behind bytes the
-  /// socket has not taken yet. False when the peer overran our window (a session-level
-  /// flow_control violation).
+  /// with the session for one sendmsg per received batch (write_batch), or kept in the backlog
+  /// behind bytes the socket has not taken yet. False when the peer overran our window (a
+  /// session-level flow_control violation).
   [[nodiscard]] bool on_data(std::span<const std::byte> payload);
-  /// Writes the DATA queued by on_data with one sendmsg; what the socket refuses goes to the
-  /// backlog. Called by the session before it receives again (the views would go stale).
-  void flush_out();
+  /// Writes a batch of this stream's queued DATA with one sendmsg; what the socket refuses
+  /// goes to the backlog. Called by the session before it receives again.
+  void write_batch(std::span<::iovec> batch);
+  /// Where this stream's DATA sits in the session's delivery queue (the session's business).
+  std::uint32_t delivery_first = UINT32_MAX;
+  std::uint32_t delivery_last = UINT32_MAX;
   /// Peer WINDOW. False when the credit would pass 2^31 - 1 (flow_control).
   [[nodiscard]] bool on_window(std::uint32_t increment);
   /// Peer FIN: no more DATA; half-close the socket once the backlog is written.
@@ -177,8 +180,6 @@ class Stream {
   std::uint32_t receive_window_;
   std::uint32_t receive_left_;
   std::uint32_t unreturned_ = 0;
-  std::array<::iovec, 16> out_{};      // DATA views waiting for flush_out
-  std::uint8_t out_count_ = 0;
   std::vector<std::byte> backlog_;    // appended to by on_data
   std::vector<std::byte> draining_;   // being written by drain()
   std::size_t backlog_size_ = 0;
