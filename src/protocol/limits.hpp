@@ -50,6 +50,9 @@ inline constexpr uint32_t kMaxWindow = 0x7fff'ffffU;
 /// per second, 3x the context switches); what a stalled reader can make the receiver hold is
 /// bounded per session by kMaxBufferedBytesPerSession.
 inline constexpr uint32_t kDefaultWindow = 2u << 20;
+/// DATA an opener may send before OPEN_OK (early data): the accepter holds it until its
+/// upstream connection is up. OPEN_OK windows are at least this large.
+inline constexpr uint32_t kEarlyDataLimit = 4096;
 /// A sender sends KEY_UPDATE before this many records on one key...
 inline constexpr uint64_t kKeyUpdateRecords = uint64_t{1} << 24;
 /// ...or before this long on one key, whichever comes first.

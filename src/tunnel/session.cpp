@@ -123,6 +123,7 @@ bool Session::open_stream(net::UniqueFd& local, const OpenTarget& target) {
   stream->attach(std::move(local));
   streams_.emplace(id, stream);
   ++own_open_;
+  stream->start_early();  // the first bytes go right behind the OPEN
   return true;
 }
 
@@ -149,7 +150,7 @@ void Session::accept(Stream& stream, net::UniqueFd upstream) {
   (void)writer_.control(stream.id(), protocol::OpenOk{config_.receive_window});
   ++stats_.streams_accepted;
   stream.attach(std::move(upstream));
-  stream.start(stream.send_credit());
+  (void)stream.start(stream.send_credit());  // the accepter's credit has no early part
 }
 
 void Session::refuse(Stream& stream, Reason reason, std::string_view message) {
@@ -393,7 +394,8 @@ Result<void> Session::on_open_reply(const protocol::FrameView& frame) {
   if (stream->state() != Stream::State::opening) return reason_code(Reason::protocol_error);
   if (ok) {
     ++stats_.streams_opened;
-    stream->start(accepted->window);
+    // A window smaller than the early data already sent breaks §3's rule.
+    if (!stream->start(accepted->window)) return reason_code(Reason::flow_control);
     return {};
   }
   ++stats_.streams_refused;
@@ -413,8 +415,16 @@ Result<void> Session::on_stream_frame(const protocol::FrameView& frame) {
   // knew: they are dropped.
   if (stream == nullptr || stream->state() == Stream::State::closed) return {};
   const bool flowing = stream->state() == Stream::State::open;
+  const bool early = stream->state() == Stream::State::accepting;  // before our OPEN_OK
   switch (frame.type) {
     case FrameType::data:
+      if (early) {
+        if (!stream->on_early_data(frame.payload)) return reason_code(Reason::flow_control);
+        stats_.bytes_in += frame.payload.size();
+        stats_.early_bytes_in += frame.payload.size();
+        if (buffered_ > config_.max_buffered) enforce_buffer_cap();
+        return {};
+      }
       if (!flowing) return reason_code(Reason::protocol_error);
       stats_.bytes_in += frame.payload.size();
       if (!stream->on_data(frame.payload)) return reason_code(Reason::flow_control);
@@ -430,6 +440,10 @@ Result<void> Session::on_stream_frame(const protocol::FrameView& frame) {
     case FrameType::fin: {
       auto fin = protocol::decode_fin(frame.payload);
       if (!fin) return fin.error();
+      if (early) {
+        stream->on_early_fin();
+        return {};
+      }
       if (!flowing) return reason_code(Reason::protocol_error);
       stream->on_fin();
       return {};

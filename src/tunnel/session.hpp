@@ -46,6 +46,7 @@ struct SessionStats {
   std::uint64_t streams_refused = 0;   ///< either way
   std::uint64_t streams_reset = 0;
   std::uint64_t bytes_in = 0;          ///< DATA payload received
+  std::uint64_t early_bytes_in = 0;    ///< of which before our OPEN_OK (early data, §3)
   std::uint64_t bytes_out = 0;         ///< DATA payload sent
   std::uint64_t backlog_resets = 0;    ///< streams reset by the memory cap
 };
@@ -114,6 +115,8 @@ class Session {
   /// True while new streams may be opened here.
   bool accepting_streams() const noexcept;
   std::size_t stream_count() const noexcept { return streams_.size(); }
+  /// Bytes received for local sockets that have not taken them yet (capped by max_buffered).
+  std::size_t buffered_bytes() const noexcept { return buffered_; }
   const SessionConfig& config() const noexcept { return config_; }
   const std::string& name() const noexcept { return config_.name; }
   SessionStats& stats() noexcept { return stats_; }

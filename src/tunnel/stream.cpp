@@ -69,15 +69,59 @@ Stream::~Stream() {
   if (backlog_size_ > 0) session_.buffered(-static_cast<std::ptrdiff_t>(backlog_size_));
 }
 
-void Stream::start(std::uint32_t send_credit) {
-  RT_ASSERT(state_ == State::opening || state_ == State::accepting);
-  state_ = State::open;
-  send_credit_ = send_credit;
+void Stream::start_early() {
+  RT_ASSERT(state_ == State::opening && !receiver_);
+  send_credit_ = protocol::kEarlyDataLimit;  // early data, before OPEN_OK (protocol.md §3)
+  start_pump();
+}
+
+void Stream::start_pump() {
   (void)net::set_tcp_nodelay(socket_.get());
   receiver_.emplace(socket_.get());
   ++tasks_;
   runtime::spawn(pump());
 }
+
+bool Stream::start(std::uint32_t send_credit) {
+  RT_ASSERT(state_ == State::opening || state_ == State::accepting);
+  const bool accepter = state_ == State::accepting;
+  state_ = State::open;
+  if (!receiver_) {
+    send_credit_ = send_credit;
+    start_pump();
+  } else {
+    // The pump has been sending early data: it counts against the window granted now.
+    const std::uint32_t early_sent = protocol::kEarlyDataLimit - send_credit_;
+    if (send_credit < early_sent) return false;
+    send_credit_ = send_credit - early_sent;
+    wake_pump();
+  }
+  if (accepter && backlog_size_ > 0) {  // early data from the opener goes out first
+    draining_active_ = true;
+    ++tasks_;
+    runtime::spawn(drain());
+  } else if (accepter && fin_received_) {
+    ::shutdown(socket_.get(), SHUT_WR);
+    in_done_ = true;
+    maybe_finish();
+  }
+  return true;
+}
+
+bool Stream::on_early_data(std::span<const std::byte> payload) {
+  RT_ASSERT(state_ == State::accepting);
+  early_received_ += payload.size();
+  if (early_received_ > protocol::kEarlyDataLimit || payload.size() > receive_left_) return false;
+  receive_left_ -= static_cast<std::uint32_t>(payload.size());
+  if (fin_received_ || abandoned_) return true;  // after FIN, or for a stream given up: dropped
+  // Held until the upstream connection is up (start); no socket to write to yet.
+  backlog_.insert(backlog_.end(), payload.begin(), payload.end());
+  backlog_size_ += payload.size();
+  session_.buffered(static_cast<std::ptrdiff_t>(payload.size()));
+  return true;
+}
+
+void Stream::on_early_fin() noexcept { fin_received_ = true; }
 
 runtime::Task<void> Stream::pump() {
   for (;;) {
@@ -257,16 +301,21 @@ void Stream::maybe_finish() {
 
 void Stream::abort(Reason reason, bool send_reset) {
   if (state_ == State::closed) return;
+  if (state_ == State::accepting) {
+    // The upstream connect still holds this stream (early data made it a target of the buffer
+    // cap): drop what it holds and give it up; the connect's answer frees it.
+    if (send_reset && !abandoned_) session_.queue_reset(id_, reason);
+    drop_backlog();
+    abandon();
+    return;
+  }
   const bool was_flowing = state_ == State::open;
   state_ = State::closed;
   if (send_reset) session_.queue_reset(id_, reason);
   session_.writer().forget(*this);
   pending_.clear();
   session_.forget_delivery(*this);
-  // The backlog goes now; a send still in flight keeps `draining_` until drain() resumes.
-  session_.buffered(-static_cast<std::ptrdiff_t>(backlog_size_));
-  backlog_size_ = 0;
-  std::vector<std::byte>().swap(backlog_);
+  drop_backlog();  // a send still in flight keeps `draining_` until drain() resumes
   if (socket_ && was_flowing) {
     // Abortive close: the application sees a reset, not a clean end of stream. The shutdown
     // also ends a send or receive still in flight on the socket.
@@ -277,6 +326,12 @@ void Stream::abort(Reason reason, bool send_reset) {
   if (receiver_) receiver_->stop();
   if (pump_waiter_) session_.reactor().schedule(std::exchange(pump_waiter_, nullptr));
   if (tasks_ == 0) session_.release(*this);
+}
+
+void Stream::drop_backlog() noexcept {
+  session_.buffered(-static_cast<std::ptrdiff_t>(backlog_size_));
+  backlog_size_ = 0;
+  std::vector<std::byte>().swap(backlog_);
 }
 
 void Stream::local_failed(std::error_code error, const char* what) {

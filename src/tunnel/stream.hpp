@@ -101,9 +101,18 @@ class Stream {
 
   /// The local socket this stream carries (kept until the stream starts or is refused).
   void attach(net::UniqueFd socket) noexcept { socket_ = std::move(socket); }
-  /// The connection is up (OPEN_OK sent or received): bytes start to flow, within the
-  /// peer's `send_credit`.
-  void start(std::uint32_t send_credit);
+  /// Opener: starts sending early data (at most protocol::kEarlyDataLimit bytes) while the
+  /// peer's OPEN_OK is on its way.
+  void start_early();
+  /// The connection is up (OPEN_OK sent or received): bytes flow both ways within the peer's
+  /// window `send_credit`, from which early data already sent is deducted. False when that
+  /// window is smaller than the early data (a peer fault: flow_control).
+  [[nodiscard]] bool start(std::uint32_t send_credit);
+  /// Accepter, before start(): early DATA from the opener, held until the upstream is up.
+  /// False past kEarlyDataLimit or the window (flow_control).
+  [[nodiscard]] bool on_early_data(std::span<const std::byte> payload);
+  /// Accepter, before start(): the opener's FIN, acted on once the upstream is up.
+  void on_early_fin() noexcept;
   /// Peer DATA (a view into the session's receive ring, valid until its next receive): queued
   /// with the session for one sendmsg per received batch (write_batch), or kept in the backlog
   /// behind bytes the socket has not taken yet. False when the peer overran our window (a
@@ -121,6 +130,7 @@ class Stream {
   void on_fin();
   /// Ends both directions at once (peer RESET, our error, session end). `send_reset` queues
   /// RESET(reason) for the peer. Abortive close of the socket, so the application sees it.
+  /// A stream still accepting (its upstream connect in flight) is abandoned instead.
   void abort(protocol::Reason reason, bool send_reset);
   /// The peer's reply to our OPEN never came because the session ended, or the handler's
   /// connect is to be abandoned.
@@ -151,9 +161,11 @@ class Stream {
 
  private:
   runtime::Task<void> pump();
+  void start_pump();
   runtime::Task<void> drain();
   void consumed(std::size_t bytes);
   void local_failed(std::error_code error, const char* what);
+  void drop_backlog() noexcept;
   void backlog_append(std::span<const std::byte> bytes);
   void maybe_finish();
   void wake_pump() noexcept;
@@ -186,6 +198,7 @@ class Stream {
   bool draining_active_ = false;
   bool fin_received_ = false;
   bool in_done_ = false;   // FIN received and everything before it written (or aborted)
+  std::size_t early_received_ = 0;  // accepter: DATA bytes that came before OPEN_OK
 
   unsigned tasks_ = 0;     // coroutines running on this stream (pump, drain)
   bool abandoned_ = false;

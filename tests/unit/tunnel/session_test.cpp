@@ -114,6 +114,7 @@ struct ServerSide : SessionHandler {
   bool ended = false;
   std::error_code why;
   int connects = 0;
+  std::chrono::milliseconds connect_delay{0};  // holds each upstream connect this long
 
   void on_open_request(Session& session, Stream& stream, const protocol::Open& open) override {
     if (open.port == 1) {
@@ -128,6 +129,9 @@ struct ServerSide : SessionHandler {
     runtime::spawn(connect(session, stream));
   }
   Task<void> connect(Session& session, Stream& stream) {
+    if (connect_delay.count() > 0) {
+      (void)co_await runtime::sleep(connect_delay, &stream.connect_cancellation());
+    }
     auto fd = net::tcp_socket(AF_INET);
     auto connected = co_await runtime::connect(
         fd->get(), echo, {.timeout = 5s, .cancellation = &stream.connect_cancellation()});
@@ -402,4 +406,102 @@ TEST_CASE("a flipped bit on the wire ends the session, and only the session",
   CHECK(t.client_side.why == Reason::decrypt_failed);
   // The server learns through the client's CLOSE or the connection's end, and ends cleanly.
   turn_until(t.reactor(), [&] { return t.server_side.ended; });
+}
+
+TEST_CASE("early data: the first bytes and even the FIN travel before OPEN_OK, none lost",
+          "[tunnel][session]") {
+  Tunnel t(testing::each_backend());
+  t.server_side.connect_delay = 100ms;  // the upstream is slow: early data must wait for it
+  // A short request and its end (a typical request/response client), and a longer upload
+  // that only partly fits in the early allowance.
+  const Bytes request = random_bytes(1000, 4);
+  const Bytes upload = random_bytes(64 * 1024, 5);
+  net::UniqueFd short_app = t.open();
+  net::UniqueFd long_app = t.open();
+  Bytes short_echo;
+  Bytes long_echo;
+  std::atomic<int> finished{0};
+  std::thread short_user([&] {
+    write_all(short_app.get(), request);
+    ::shutdown(short_app.get(), SHUT_WR);
+    short_echo = read_to_eof(short_app.get());
+    ++finished;
+  });
+  std::thread long_user([&] {
+    std::thread writer([&] {
+      write_all(long_app.get(), upload);
+      ::shutdown(long_app.get(), SHUT_WR);
+    });
+    long_echo = read_to_eof(long_app.get());
+    writer.join();
+    ++finished;
+  });
+  turn_until(t.reactor(), [&] { return finished.load() == 2; });
+  short_user.join();
+  long_user.join();
+  CHECK(short_echo == request);
+  CHECK(long_echo == upload);
+  // Everything of the short stream and the first 4 KiB of the long one came early.
+  CHECK(t.server->stats().early_bytes_in == request.size() + protocol::kEarlyDataLimit);
+  CHECK(t.server->stats().bytes_in == request.size() + upload.size());
+}
+
+TEST_CASE("early data for a refused stream is dropped; the session goes on",
+          "[tunnel][session]") {
+  Tunnel t(testing::each_backend());
+  net::UniqueFd refused = t.open(1, "ssh");
+  std::atomic<bool> done{false};
+  Bytes from_refused;
+  std::thread user([&] {
+    write_all(refused.get(), text("sent before the refusal"));
+    set_receive_timeout(refused.get(), 10s);
+    from_refused = read_to_eof(refused.get());
+    done = true;
+  });
+  turn_until(t.reactor(), [&] { return done.load() && t.server->stream_count() == 0; });
+  user.join();
+  CHECK(from_refused.empty());
+  CHECK(t.server->buffered_bytes() == 0);
+  net::UniqueFd fine = t.open();
+  std::atomic<bool> echoed_ok{false};
+  std::thread second([&] {
+    write_all(fine.get(), text("after"));
+    ::shutdown(fine.get(), SHUT_WR);
+    echoed_ok = read_to_eof(fine.get()) == text("after");
+  });
+  turn_until(t.reactor(), [&] { return echoed_ok.load(); });
+  second.join();
+  CHECK_FALSE(t.server_side.ended);
+}
+
+TEST_CASE("a peer sending more early data than allowed loses its session (flow_control)",
+          "[tunnel][session]") {
+  testing::ReactorFixture fixture(testing::each_backend());
+  EchoService echo;
+  ServerSide server_side;
+  server_side.echo = echo.address;
+  server_side.connect_delay = 2s;  // OPEN_OK cannot come in time to make the data legal
+  auto client_key = new_key();
+  auto server_key = new_key();
+  Run run(client_key, server_key);
+  auto [client_est, server_est] = run.all();
+  auto [raw, b] = must(net::tcp_loopback_pair());
+  auto server = make_session(std::move(b), server_est, protocol::Role::server, server_side);
+  server->start();
+  // The hostile client: OPEN, then 4096 + 1 bytes of DATA at once.
+  auto channel = must(AeadChannel::create(client_est, protocol::Role::client, Channel::Clock::now()));
+  Bytes frames;
+  protocol::ByteWriter out(frames);
+  REQUIRE(protocol::append_frame(out, 1, protocol::Open{protocol::kOpenKindTcp, 1u << 20, 7,
+                                                        "localhost", "greedy"}).ok());
+  const Bytes too_much(protocol::kEarlyDataLimit + 1, std::byte{'x'});
+  REQUIRE(protocol::append_data_frame(out, 1, too_much).ok());
+  const ConstBytes pieces[] = {frames};
+  Bytes wire(channel->sealed_size(frames.size()));
+  wire.resize(must(channel->seal(pieces, wire, Channel::Clock::now())));
+  REQUIRE(write_all(raw.get(), wire));
+  turn_until(*fixture.reactor, [&] { return server_side.ended; });
+  CHECK(server_side.why == Reason::flow_control);
+  echo.stop();
+  turn_until(*fixture.reactor, [&] { return echo.running == 0; });
 }
