@@ -263,7 +263,6 @@ void ServerCore::on_open_request(tunnel::Session& session, tunnel::Stream& strea
 Task<void> ServerCore::connect_target(tunnel::Session& session, tunnel::Stream& stream) {
   // Both stay valid until answered: a stream waiting for its answer holds its session open.
   const tunnel::OpenTarget target = stream.target();
-  const std::string where = target.host + ":" + std::to_string(target.port);
   runtime::OpOptions options{.timeout = server.options().connect_timeout,
                              .cancellation = &stream.connect_cancellation()};
   auto addresses = co_await server.resolver().resolve(target.host, target.port, options);
@@ -287,13 +286,16 @@ Task<void> ServerCore::connect_target(tunnel::Session& session, tunnel::Stream& 
     auto connected = co_await net::connect_first(std::move(allowed), options);
     if (connected) {
       ++totals.streams;
-      observe::log_debug("{}: tunnel '{}': connected to {}", session.name(), target.tunnel,
-                         connected->second.to_string());
+      if (observe::log_enabled(observe::LogLevel::debug)) {  // to_string costs per stream
+        observe::log_debug("{}: tunnel '{}': connected to {}", session.name(), target.tunnel,
+                           connected->second.to_string());
+      }
       session.accept(stream, std::move(connected->first));
     } else {
       reason = connected.error() == std::errc::connection_refused ? Reason::connect_refused
                                                                   : Reason::connect_failed;
-      message = "connect to " + where + " failed: " + connected.error().message();
+      message = "connect to " + target.host + ":" + std::to_string(target.port) +
+                " failed: " + connected.error().message();
     }
   }
   if (reason != Reason::ok) {
