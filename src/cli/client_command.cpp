@@ -29,6 +29,7 @@ struct ClientFlags {
   bool accept_new_host = false;
   std::optional<std::string> server_fingerprint;
   unsigned sessions = 0;
+  double connect_wait_s = 10;
 };
 
 // --server HOST:PORT (IPv6 in brackets) into host and port.
@@ -115,7 +116,12 @@ bool build_options(const ClientFlags& flags, client::ClientOptions& options) {
   options.trust.accept_new_host = flags.accept_new_host;
   options.trust.interactive = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDERR_FILENO) == 1;
   options.sessions = flags.sessions;
+  options.connect_wait =
+      std::chrono::milliseconds(static_cast<long>(flags.connect_wait_s * 1000));
   options.receive_window = flags.common.stream_window;
+  auto heartbeat = heartbeat_config(flags.common);
+  if (!heartbeat) return false;
+  options.heartbeat = *heartbeat;
   options.client_name = host_name();
   return true;
 }
@@ -151,6 +157,7 @@ int run_client(const ClientFlags& flags) {
   engine.set_signal_handler([&client](runtime::Reactor& reactor, int signal_number) {
     if (first_stop_signal(reactor, signal_number)) client.stop_on(reactor);
   });
+  const auto started = std::chrono::steady_clock::now();
   auto running = engine.start([&client](runtime::Reactor& reactor) { client.start_on(reactor); });
   if (!running) {
     observe::log_error("cannot start the runtime: {}", engine.backend_reason());
@@ -158,8 +165,12 @@ int run_client(const ClientFlags& flags) {
   }
   engine.join();
   const auto totals = client.totals();
-  observe::log_info("client stopped: {} streams ({} refused), {} bytes sent, {} bytes received",
-                    totals.streams, totals.streams_refused, totals.bytes_out, totals.bytes_in);
+  observe::log_info("client stopped after {} s: {} streams ({} refused), {} bytes sent, {} bytes "
+                    "received, {} reconnect(s)",
+                    std::chrono::duration_cast<std::chrono::seconds>(
+                        std::chrono::steady_clock::now() - started).count(),
+                    totals.streams, totals.streams_refused, totals.bytes_out, totals.bytes_in,
+                    totals.reconnects);
   return client.exit_code();
 }
 
@@ -204,6 +215,12 @@ void add_client_command(CLI::App& app, int& exit_code) {
                   "Sessions to the server; 0 = one per reactor")
       ->envname("RINGTUNNEL_SESSIONS")
       ->check(CLI::Range(0u, 256u))
+      ->capture_default_str();
+  cmd->add_option("--connect-wait", flags->connect_wait_s,
+                  "Seconds a local connection waits for a session while the client "
+                  "(re)connects to the server; then it is closed")
+      ->envname("RINGTUNNEL_CONNECT_WAIT")
+      ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   add_common_flags(*cmd, flags->common);
   cmd->callback([flags, &exit_code] { exit_code = run_client(*flags); });

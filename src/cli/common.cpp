@@ -51,6 +51,18 @@ void add_common_flags(CLI::App& command, CommonFlags& flags) {
       ->envname("RINGTUNNEL_STREAM_WINDOW")
       ->check(CLI::Range(65536u, 1u << 30))
       ->capture_default_str();
+  command.add_option("--heartbeat-interval", flags.heartbeat_interval_s,
+                     "Seconds between PINGs on each session (they measure the round trip and "
+                     "keep NAT mappings alive)")
+      ->envname("RINGTUNNEL_HEARTBEAT_INTERVAL")
+      ->check(CLI::Range(0.01, 3600.0))
+      ->capture_default_str();
+  command.add_option("--heartbeat-timeout", flags.heartbeat_timeout_s,
+                     "Seconds without a byte from the peer before its session is declared "
+                     "dead and closed (idle_timeout); must exceed --heartbeat-interval")
+      ->envname("RINGTUNNEL_HEARTBEAT_TIMEOUT")
+      ->check(CLI::Range(0.05, 86400.0))
+      ->capture_default_str();
   command.add_option("--data-dir", flags.data_dir,
                      "Where keys, known_hosts and authorized_keys live; default "
                      "$RINGTUNNEL_DATA_DIR, else ~/.ringtunnel");
@@ -70,6 +82,19 @@ bool start_logging(const CommonFlags& flags, const std::string& component) {
     return false;
   }
   return true;
+}
+
+std::optional<tunnel::HeartbeatConfig> heartbeat_config(const CommonFlags& flags) {
+  using std::chrono::milliseconds;
+  const auto interval = milliseconds(static_cast<long>(flags.heartbeat_interval_s * 1000));
+  const auto timeout = milliseconds(static_cast<long>(flags.heartbeat_timeout_s * 1000));
+  if (timeout <= interval) {
+    observe::log_error("--heartbeat-timeout {} s must be longer than --heartbeat-interval {} s "
+                       "(a live peer answers within one interval)",
+                       flags.heartbeat_timeout_s, flags.heartbeat_interval_s);
+    return std::nullopt;
+  }
+  return tunnel::HeartbeatConfig{.interval = interval, .timeout = timeout};
 }
 
 runtime::EngineOptions engine_options(const CommonFlags& flags) {

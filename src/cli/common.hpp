@@ -9,6 +9,7 @@
 
 #include "observe/log.hpp"
 #include "runtime/engine.hpp"
+#include "tunnel/heartbeat.hpp"
 
 namespace ringtunnel::cli {
 
@@ -27,6 +28,8 @@ struct CommonFlags {
   unsigned idle_poll_us = 50;
   std::string pin_threads = "auto";
   std::uint32_t stream_window = 2u << 20;
+  double heartbeat_interval_s = 15;
+  double heartbeat_timeout_s = 60;
   std::optional<std::string> data_dir;
 };
 
@@ -36,6 +39,10 @@ void add_common_flags(CLI::App& command, CommonFlags& flags);
 
 /// Sets up logging for `component` ("server", "client"); false (message printed) on failure.
 bool start_logging(const CommonFlags& flags, const std::string& component);
+
+/// The heartbeat from --heartbeat-interval/--heartbeat-timeout; nullopt (logged) when the
+/// timeout is not longer than the interval.
+std::optional<tunnel::HeartbeatConfig> heartbeat_config(const CommonFlags& flags);
 
 /// Engine options from the flags: threads, backend, a buffer ring sized for a tunnel.
 runtime::EngineOptions engine_options(const CommonFlags& flags);

@@ -108,6 +108,9 @@ bool prepare(const ServerFlags& flags, Prepared& out) {
     }
     out.options.policy.hosts = *hosts;
   }
+  auto heartbeat = heartbeat_config(flags.common);
+  if (!heartbeat) return false;
+  out.options.heartbeat = *heartbeat;
   auto dir = config::DataDir::open(flags.common.data_dir, &error);
   if (!dir) {
     observe::log_error("{}", error);
@@ -130,6 +133,8 @@ bool prepare(const ServerFlags& flags, Prepared& out) {
   admission.trust_first_client = flags.trust_first_client;
   admission.params.max_streams = flags.max_streams;
   admission.params.initial_window = flags.common.stream_window;
+  admission.params.heartbeat_ms =
+      static_cast<std::uint32_t>(out.options.heartbeat.interval.count());
   if (!settle_token(flags, *dir, keys->empty(), admission)) return false;
   if (flags.trust_first_client && keys->empty()) {
     observe::log_warn("--trust-first-client: the first client to connect will be enrolled "

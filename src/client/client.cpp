@@ -54,10 +54,7 @@ void deliver_start_session(runtime::Reactor& target, runtime::CoreMessage& messa
   auto* client = static_cast<Client*>(message.context);
   // The message may arrive before this reactor has run its own on_start: set the core up now.
   client->start_on(target);
-  ClientCore* core = client->core(target.id());
-  if (core->stopping) return;
-  ++core->tasks;
-  runtime::spawn(core->run_session(static_cast<unsigned>(message.arg)));
+  client->core(target.id())->keep(static_cast<unsigned>(message.arg));
 }
 
 void deliver_stop(runtime::Reactor& target, runtime::CoreMessage& message) {
@@ -72,6 +69,7 @@ Client::Client(ClientOptions options, crypto::Ed25519PrivateKey identity,
       identity_(std::move(identity)),
       engine_(engine),
       resolver_(resolver),
+      server_label_(host_port(options_.server_host, options_.server_port)),
       reactors_(engine.size()),
       session_count_(options_.sessions == 0 ? engine.size() : options_.sessions),
       cores_(engine.size()),
@@ -126,15 +124,12 @@ void Client::start_on(runtime::Reactor& reactor) {
   }
   ClientCore& ref = *core;
   cores_[reactor.id()] = std::move(core);
-  if (reactor.id() == 0) {
-    ++ref.tasks;
-    runtime::spawn(bootstrap(ref));
-  }
+  ref.start_accepting();  // connections made before a session is up wait for it
+  if (reactor.id() == 0) ref.keep(0);  // session 0 settles trust, then starts the others
 }
 
-Task<void> Client::bootstrap(ClientCore& core0) {
-  const bool up = co_await core0.connect_session(0);
-  if (up && !core0.stopping) {
+Task<void> Client::first_session_up(ClientCore& core0) {
+  {
     // Ask the server about every tunnel now, so a refused one is reported at start.
     tunnel::Session* session = core0.pick_session();
     for (const OpenForward& forward : forwards_) {
@@ -162,8 +157,7 @@ Task<void> Client::bootstrap(ClientCore& core0) {
       for (unsigned index = 1; index < session_count_; ++index) {
         const unsigned target = core_of_session(index);
         if (target == 0) {
-          ++core0.tasks;
-          runtime::spawn(core0.run_session(index));
+          core0.keep(index);
           continue;
         }
         runtime::CoreMessage start;
@@ -175,8 +169,6 @@ Task<void> Client::bootstrap(ClientCore& core0) {
       session_up(0);
     }
   }
-  --core0.tasks;
-  core0.maybe_stopped();
 }
 
 void Client::session_up(unsigned index) {
@@ -188,18 +180,30 @@ void Client::session_up(unsigned index) {
 }
 
 Task<Result<void>> Client::trust(const tunnel::ServerIdentity& identity) {
-  if (trusted_fingerprint_) {
-    if (*trusted_fingerprint_ == identity.fingerprint) co_return Result<void>{};
-    fatal("server " + host_port(options_.server_host, options_.server_port) + " presented " +
-          identity.fingerprint + " on a later connection, not the " + *trusted_fingerprint_ +
-          " it was trusted with; refusing");
-    co_return protocol::make_error_code(protocol::Reason::identity_changed);
-  }
-  RT_ASSERT(runtime::Reactor::current()->id() == 0);  // only session 0 decides
   struct Verdict {
     Result<void> result;
     std::string message;
   };
+  if (trusted_fingerprint_) {
+    if (*trusted_fingerprint_ == identity.fingerprint) co_return Result<void>{};
+    // The server came back with another key (reinstalled, or someone in the middle). Asking
+    // known_hosts again gives the full warning when it pins the old key; either way this run
+    // keeps the key it started with, and a retry cannot change that: stop.
+    Verdict again = co_await runtime::run_blocking([&] {
+      Verdict v;
+      bool pinned = false;
+      v.result = host_trust_.decide(identity.fingerprint, &v.message, &pinned);
+      return v;
+    });
+    fatal(!again.result ? again.message
+                        : "server " + host_port(options_.server_host, options_.server_port) +
+                              " presented " + identity.fingerprint +
+                              " on a later connection, not the " + *trusted_fingerprint_ +
+                              " this client started with; refusing (restart the client to "
+                              "trust the new key)");
+    co_return protocol::make_error_code(protocol::Reason::identity_changed);
+  }
+  RT_ASSERT(runtime::Reactor::current()->id() == 0);  // only session 0 decides the first time
   Verdict verdict = co_await runtime::run_blocking([&] {
     Verdict v;
     bool pinned = false;
@@ -239,6 +243,7 @@ ClientTotals Client::totals() const {
   for (const auto& core : cores_) {
     if (!core) continue;
     sum.sessions += core->totals.sessions;
+    sum.reconnects += core->totals.reconnects;
     sum.streams += core->totals.streams;
     sum.streams_refused += core->totals.streams_refused;
     sum.bytes_out += core->totals.bytes_out;

@@ -20,6 +20,7 @@
 #include "runtime/result.hpp"
 #include "runtime/task.hpp"
 #include "tunnel/handshake.hpp"
+#include "tunnel/heartbeat.hpp"
 
 namespace ringtunnel::client {
 
@@ -35,6 +36,11 @@ struct ClientOptions {
   std::uint32_t receive_window = protocol::kDefaultWindow;
   std::chrono::milliseconds handshake_timeout{protocol::kHandshakeTimeout};
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+  /// How long a local connection waits for a session while the client reconnects.
+  std::chrono::milliseconds connect_wait{std::chrono::seconds(10)};
+  /// PINGs at this interval or the server's (AuthResult.heartbeat_ms), whichever is shorter;
+  /// the server declared dead after `timeout` of silence.
+  tunnel::HeartbeatConfig heartbeat;
 };
 
 /// One -L forward once its listeners are open (the port is the real one when 0 was asked).
@@ -49,6 +55,7 @@ struct ClientCore;
 /// Counters summed over every core (read after the engine has stopped).
 struct ClientTotals {
   std::uint64_t sessions = 0;
+  std::uint64_t reconnects = 0;       ///< sessions set up again after one was lost
   std::uint64_t streams = 0;          ///< accepted by the server
   std::uint64_t streams_refused = 0;
   std::uint64_t bytes_out = 0;        ///< from local applications to the server
@@ -61,9 +68,11 @@ struct ClientTotals {
 /// set up first on core 0 (settling trust in the server, possibly with a prompt, and checking
 /// every tunnel against the server's policy); then the others, one per core by default.
 ///
-/// Errors a retry cannot fix (identity changed, unknown key, bad token, server full, the
-/// server unreachable at start) and a session lost later end the client: fatal() stops the
-/// engine and exit_code() becomes 1. Threads: start_on/stop_on on each reactor's thread.
+/// A lost session is set up again after a pause (1 s, 2 s, 4 s ... 30 s, ±10 %); so is one
+/// that cannot be set up now (the server down, full, busy, unreachable). Listeners stay open
+/// meanwhile. Errors a retry cannot fix (identity changed, unknown key, bad token) end the
+/// client: fatal() stops the engine and exit_code() becomes 1. Threads: start_on/stop_on on
+/// each reactor's thread.
 class Client {
  public:
   Client(ClientOptions options, crypto::Ed25519PrivateKey identity, runtime::Engine& engine,
@@ -93,23 +102,27 @@ class Client {
   const crypto::Ed25519PrivateKey& identity() const noexcept { return identity_; }
   net::Resolver& resolver() noexcept { return resolver_; }
   unsigned session_count() const noexcept { return session_count_; }
+  /// The server as log lines and known_hosts name it: host:port, IPv6 in brackets.
+  const std::string& server_label() const noexcept { return server_label_; }
   unsigned core_of_session(unsigned session) const noexcept { return session % reactors_; }
   /// Is `fingerprint` the server identity this client trusts? Decides once (off the reactor,
   /// as it may prompt) and remembers the answer for later sessions.
   runtime::Task<Result<void>> trust(const tunnel::ServerIdentity& identity);
   /// Ends the client with exit code 1 after logging `message` once.
   void fatal(const std::string& message);
-  /// Core 0: session `index` is up (counts towards "client ready").
+  /// Core 0: session `index` is up for the first time (counts towards "client ready").
   void session_up(unsigned index);
+  /// Core 0, once: session 0 is up. Checks every tunnel with the server, then starts the
+  /// other session slots.
+  runtime::Task<void> first_session_up(ClientCore& core0);
   ClientCore* core(unsigned id) noexcept { return cores_[id].get(); }
 
  private:
-  runtime::Task<void> bootstrap(ClientCore& core0);
-
   ClientOptions options_;
   crypto::Ed25519PrivateKey identity_;
   runtime::Engine& engine_;
   net::Resolver& resolver_;
+  std::string server_label_;
   unsigned reactors_;
   unsigned session_count_;
   std::vector<OpenForward> forwards_;

@@ -1,18 +1,13 @@
 // SPDX-License-Identifier: MIT
-// ClientCore: session set-up (resolve, connect, handshake), local accepts, stopping.
+// ClientCore: session keepers (reconnect with backoff), local accepts, waiting connections.
 #include "client/client_core.hpp"
 
 #include <sys/socket.h>
 
-#include <cerrno>
-
-#include "crypto/fingerprint.hpp"
 #include "observe/log.hpp"
 #include "protocol/reason.hpp"
 #include "runtime/cross_core.hpp"
 #include "runtime/io.hpp"
-#include "tunnel/aead_channel.hpp"
-#include "tunnel/handshake_io.hpp"
 
 namespace ringtunnel::client {
 namespace {
@@ -21,138 +16,72 @@ using namespace std::chrono_literals;
 using protocol::Reason;
 using runtime::Task;
 
+// Local connections waiting for a session, per core: past this the newest is closed at once
+// (each holds a file descriptor; the open-files limit is shared with the streams).
+constexpr std::size_t kMaxWaiting = 1024;
+
 void deliver_session_up(runtime::Reactor&, runtime::CoreMessage& message) {
   static_cast<Client*>(message.context)->session_up(static_cast<unsigned>(message.arg));
 }
 
-std::string with_message(std::string text, const std::string& server_message) {
-  if (!server_message.empty()) text += " (the server says: " + server_message + ")";
-  return text;
-}
+// The keeper waits here while its session runs.
+struct SessionEnded {
+  ClientCore::Slot& slot;
+  bool await_ready() const noexcept { return slot.session == nullptr; }
+  void await_suspend(std::coroutine_handle<> h) noexcept { slot.keeper = h; }
+  void await_resume() const noexcept {}
+};
+
+double seconds(std::chrono::milliseconds d) { return static_cast<double>(d.count()) / 1000.0; }
 
 }  // namespace
 
-std::string describe_setup_failure(const std::string& server, std::error_code error,
-                                   const std::string& server_message,
-                                   const std::string& client_fingerprint) {
-  const bool protocol_error = error.category() == protocol::protocol_category();
-  switch (protocol_error ? protocol::reason_of(error) : Reason::ok) {
-    case Reason::unknown_key:
-      return with_message("the server " + server + " does not know this client's key " +
-                              client_fingerprint +
-                              "; enrol it once with --token TOKEN (the server prints its token "
-                              "at its first start and keeps it in its data dir as server_token)",
-                          server_message);
-    case Reason::bad_token:
-      return with_message("the server " + server + " refused the token given with --token",
-                          server_message);
-    case Reason::server_full:
-      return with_message("the server " + server + " is full", server_message);
-    case Reason::rate_limited:
-      return "the server " + server +
-             " refuses this address for now: too many failed authentications from it";
-    case Reason::server_busy:
-      return "the server " + server + " is busy with other handshakes; try again shortly";
-    case Reason::version_unsupported:
-    case Reason::aead_unsupported:
-      return "the server " + server + " and this client have no protocol version or cipher in "
-             "common (" + error.message() + ")";
-    default:
-      break;
-  }
-  if (error == std::errc::timed_out) {
-    return "the server " + server + " did not complete the handshake in time";
-  }
-  if (error == std::errc::connection_reset) {
-    return with_message("the server " + server + " closed the connection during the handshake",
-                        server_message);
-  }
-  return with_message("the handshake with " + server + " failed: " + error.message(),
-                      server_message);
+ClientCore::ClientCore(Client& owner, runtime::Reactor& core) : client(owner), reactor(core) {
+  wait_timer.on_fire = &ClientCore::wait_expired;
+  wait_timer.context = this;
 }
 
-Task<bool> ClientCore::connect_session(unsigned index) {
-  const ClientOptions& options = client.options();
-  const std::string server = options.trust.host_port.empty()
-                                 ? options.server_host + ":" + std::to_string(options.server_port)
-                                 : options.trust.host_port;
-  // Stopping cancels the lookup and the connect, and cuts the handshake's socket.
-  runtime::Cancellation cancel;
-  setups.insert(&cancel);
-  const runtime::OpOptions setup{.timeout = options.connect_timeout, .cancellation = &cancel};
-  auto addresses = co_await client.resolver().resolve(options.server_host, options.server_port,
-                                                      setup);
-  Result<std::pair<net::UniqueFd, net::SocketAddress>> connected = errno_code(ECANCELED);
-  if (addresses) connected = co_await net::connect_first(std::move(*addresses), setup);
-  setups.erase(&cancel);
-  if (stopping) co_return false;
-  if (!addresses) {
-    client.fatal(net::resolve_error_text(options.server_host, addresses.error()));
-    co_return false;
-  }
-  if (!connected) {
-    client.fatal("cannot connect to the server " + server + ": " + connected.error().message());
-    co_return false;
-  }
-  net::UniqueFd socket = std::move(connected->first);
-  handshaking.insert(socket.get());
-  tunnel::ClientHandshake handshake(client.identity(), options.token, options.client_name);
-  tunnel::TrustDecision trust = [this](const tunnel::ServerIdentity& identity) {
-    return client.trust(identity);
-  };
-  std::string server_message;
-  auto result = co_await tunnel::run_client_handshake(socket.get(), handshake, std::move(trust),
-                                                      options.handshake_timeout, &server_message);
-  handshaking.erase(socket.get());
-  if (stopping) co_return false;
-  if (!result) {
-    // identity_changed is reported by trust() itself, with the full warning.
-    if (result.error() != Reason::identity_changed) {
-      client.fatal(describe_setup_failure(server, result.error(), server_message,
-                                          crypto::fingerprint(client.identity().public_key())));
-    }
-    co_return false;
-  }
-  const tunnel::AuthParams& params = result->established.params;
-  auto channel = tunnel::AeadChannel::create(result->established, protocol::Role::client,
-                                             tunnel::Channel::Clock::now());
-  auto ring = channel ? tunnel::Session::make_receive_ring(**channel)
-                      : Result<runtime::MirroredBuffer>(channel.error());
-  if (!ring) {
-    client.fatal("cannot start a session: " + ring.error().message());
-    co_return false;
-  }
-  tunnel::SessionConfig config;
-  config.role = protocol::Role::client;
-  config.receive_window = options.receive_window;
-  config.max_peer_streams = 16;  // the server opens none yet; each would be refused anyway
-  config.peer_max_frame = params.max_frame;
-  config.peer_max_streams = params.max_streams;
-  config.name = "session " + std::to_string(index) + " to " + server;
-  auto session = std::make_unique<tunnel::Session>(std::move(*ring), std::move(socket),
-                                                   std::move(*channel), std::move(config), *this,
-                                                   std::move(result->leftover));
-  tunnel::Session* raw = session.get();
-  sessions.emplace(raw, std::move(session));
-  raw->start();
-  observe::log_info("{}: up (server identity {}{}{})", raw->name(),
-                    result->established.peer.fingerprint, params.message.empty() ? "" : "; ",
-                    params.message);
-  start_accepting();
-  co_return true;
+ClientCore::~ClientCore() { reactor.timers().remove(wait_timer); }
+
+void ClientCore::keep(unsigned index) {
+  if (stopping) return;
+  slots.push_back(std::make_unique<Slot>(index));
+  ++tasks;
+  runtime::spawn(keeper(*slots.back()));
 }
 
-Task<void> ClientCore::run_session(unsigned index) {
-  if (co_await connect_session(index)) {
-    runtime::CoreMessage up;
-    up.handler = &deliver_session_up;
-    up.context = &client;
-    up.arg = index;
-    if (reactor.id() == 0) {
-      client.session_up(index);
-    } else {
-      reactor.post(0, std::move(up));
+Task<void> ClientCore::keeper(Slot& slot) {
+  for (;;) {
+    std::string why;
+    const Setup setup = co_await connect_session(slot, &why);
+    if (setup == Setup::stopped || setup == Setup::fatal || stopping) break;
+    if (setup == Setup::up) {
+      slot.backoff.reset();
+      if (!slot.ever_up) {
+        slot.ever_up = true;
+        if (slot.index == 0) {
+          co_await client.first_session_up(*this);  // tunnel checks, then the other slots
+        } else if (reactor.id() == 0) {
+          client.session_up(slot.index);
+        } else {
+          runtime::CoreMessage up;
+          up.handler = &deliver_session_up;
+          up.context = &client;
+          up.arg = slot.index;
+          reactor.post(0, std::move(up));
+        }
+      }
+      serve_waiting();
+      co_await SessionEnded{slot};
+      if (stopping) break;
+      why = slot.ended_because;
+      ++totals.reconnects;
     }
+    const auto pause = slot.backoff.next();
+    observe::log_warn("session {} to {}: {}; trying again in {:.1f} s", slot.index,
+                      client.server_label(), why, seconds(pause));
+    (void)co_await runtime::sleep(pause, &slot.pause);
+    if (stopping) break;
   }
   --tasks;
   maybe_stopped();
@@ -178,26 +107,71 @@ tunnel::Session* ClientCore::pick_session() noexcept {
 }
 
 Task<void> ClientCore::accept_loop(Listening& listening) {
-  const ForwardSpec& spec = listening.forward->spec;
-  const tunnel::OpenTarget target{spec.target_host, spec.target_port, spec.name()};
   while (!stopping) {
     auto connection = co_await listening.acceptor->accept();
     if (!connection) {
       if (connection.error() == std::errc::operation_canceled) break;
-      observe::log_warn("tunnel {}: accept: {}", spec.name(), connection.error().message());
+      observe::log_warn("tunnel {}: accept: {}", listening.forward->spec.name(),
+                        connection.error().message());
       co_await runtime::sleep(50ms);
       continue;
     }
-    tunnel::Session* session = pick_session();
-    if (session == nullptr || !session->open_stream(*connection, target)) {
-      observe::log_warn("tunnel {}: no session to the server can take a stream now; "
-                        "connection closed",
-                        spec.name());
-    }
+    carry(std::move(*connection), *listening.forward);
   }
   listening.acceptor.reset();
   --tasks;
   maybe_stopped();
+}
+
+void ClientCore::carry(net::UniqueFd connection, const OpenForward& forward) {
+  const ForwardSpec& spec = forward.spec;
+  if (waiting.empty()) {  // in order: behind connections already waiting
+    if (tunnel::Session* session = pick_session()) {
+      const tunnel::OpenTarget target{spec.target_host, spec.target_port, spec.name()};
+      if (session->open_stream(connection, target)) return;
+    }
+  }
+  if (waiting.size() >= kMaxWaiting) {
+    observe::log_warn("tunnel {}: {} connections already wait for a session to the server; "
+                      "connection closed",
+                      spec.name(), waiting.size());
+    return;
+  }
+  waiting.push_back({std::move(connection), &forward,
+                     runtime::Clock::now() + client.options().connect_wait});
+  arm_wait_timer();
+}
+
+void ClientCore::serve_waiting() {
+  while (!waiting.empty()) {
+    tunnel::Session* session = pick_session();
+    if (session == nullptr) break;
+    Waiting& next = waiting.front();
+    const ForwardSpec& spec = next.forward->spec;
+    const tunnel::OpenTarget target{spec.target_host, spec.target_port, spec.name()};
+    if (!session->open_stream(next.fd, target)) break;
+    waiting.pop_front();
+  }
+  if (waiting.empty()) reactor.timers().remove(wait_timer);
+}
+
+void ClientCore::arm_wait_timer() {
+  if (wait_timer.armed() || waiting.empty()) return;
+  wait_timer.deadline = waiting.front().deadline;
+  reactor.timers().add(wait_timer);
+}
+
+void ClientCore::wait_expired(runtime::Timer& timer) {
+  auto* self = static_cast<ClientCore*>(timer.context);
+  const auto now = runtime::Clock::now();
+  while (!self->waiting.empty() && self->waiting.front().deadline <= now) {
+    observe::log_warn("tunnel {}: no session to the server came up within --connect-wait {:.1f} "
+                      "s; connection closed",
+                      self->waiting.front().forward->spec.name(),
+                      seconds(self->client.options().connect_wait));
+    self->waiting.pop_front();
+  }
+  self->arm_wait_timer();
 }
 
 void ClientCore::on_open_request(tunnel::Session& session, tunnel::Stream& stream,
@@ -214,8 +188,11 @@ void ClientCore::on_session_end(tunnel::Session& session, std::error_code reason
   totals.streams_refused += stats.streams_refused;
   totals.bytes_out += stats.bytes_out;
   totals.bytes_in += stats.bytes_in;
-  if (!stopping) {
-    client.fatal(session.name() + " ended" + (reason ? ": " + reason.message() : std::string()));
+  for (auto& slot : slots) {
+    if (slot->session != &session) continue;
+    slot->session = nullptr;
+    slot->ended_because = reason ? "lost: " + reason.message() : "closed by the server";
+    if (slot->keeper) reactor.schedule(std::exchange(slot->keeper, nullptr));
   }
   ++tasks;
   runtime::spawn([](ClientCore& core, tunnel::Session* done) -> Task<void> {
@@ -234,7 +211,10 @@ void ClientCore::stop() {
   }
   for (runtime::Cancellation* cancel : setups) cancel->cancel();
   for (int fd : handshaking) ::shutdown(fd, SHUT_RDWR);
+  for (auto& slot : slots) slot->pause.cancel();
   for (auto& [raw, owned] : sessions) raw->close(Reason::ok, "the client is stopping");
+  waiting.clear();
+  reactor.timers().remove(wait_timer);
   maybe_stopped();
 }
 

@@ -1,38 +1,69 @@
 // SPDX-License-Identifier: MIT
-// ClientCore: what the client keeps on one reactor: its sessions and its share of listeners.
+// ClientCore: what the client keeps on one reactor: its session slots and its listeners.
 #pragma once
 
+#include <coroutine>
+#include <deque>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
+#include "client/backoff.hpp"
 #include "client/client.hpp"
 #include "runtime/acceptor.hpp"
+#include "runtime/timer_heap.hpp"
 #include "tunnel/session.hpp"
 
 namespace ringtunnel::client {
 
+/// How one attempt to set up a session ended.
+enum class Setup {
+  up,       ///< the session runs
+  retry,    ///< the server could not be reached or refused for now: try again after a pause
+  fatal,    ///< a retry cannot fix it (identity, key, token): the client has been stopped
+  stopped,  ///< the client is stopping
+};
+
 /// One reactor's share of the client. Only that reactor's thread touches it. It is the
 /// SessionHandler of its sessions (the server opening streams is refused: nothing is exposed).
+///
+/// Each session slot has a keeper coroutine: set up a session, wait for it to end, pause
+/// (Backoff), set it up again, until the client stops or a setup fails for good. Listeners
+/// accept from the start; a connection that finds no session waits (up to --connect-wait) for
+/// one to come up on this core.
 struct ClientCore final : tunnel::SessionHandler {
   struct Listening {
     const OpenForward* forward;
     int fd;
     std::unique_ptr<runtime::Acceptor> acceptor;
   };
+  struct Slot {
+    explicit Slot(unsigned i) : index(i) {}
+    unsigned index;
+    tunnel::Session* session = nullptr;  // while it is up
+    std::coroutine_handle<> keeper;      // waiting for `session` to end
+    std::string ended_because;           // why the last session ended, for the reconnect line
+    Backoff backoff;
+    runtime::Cancellation pause;         // cuts the backoff pause when the client stops
+    bool ever_up = false;
+  };
+  struct Waiting {  // a local connection with no session to carry it yet
+    net::UniqueFd fd;
+    const OpenForward* forward;
+    runtime::Clock::time_point deadline;
+  };
 
-  ClientCore(Client& owner, runtime::Reactor& core) : client(owner), reactor(core) {}
+  ClientCore(Client& owner, runtime::Reactor& core);
+  ~ClientCore() override;
 
-  /// Connects, authenticates and starts session `index` on this core. False on failure (the
-  /// client has been told: fatal).
-  runtime::Task<bool> connect_session(unsigned index);
-  runtime::Task<void> run_session(unsigned index);
+  /// Starts the keeper of session slot `index` on this core.
+  void keep(unsigned index);
   void start_accepting();
-  runtime::Task<void> accept_loop(Listening& listening);
-  tunnel::Session* pick_session() noexcept;
   void stop();
-  void maybe_stopped();
+
+  tunnel::Session* pick_session() noexcept;
 
   void on_open_request(tunnel::Session& session, tunnel::Stream& stream,
                        const protocol::Open& request) override;
@@ -41,19 +72,38 @@ struct ClientCore final : tunnel::SessionHandler {
   Client& client;
   runtime::Reactor& reactor;
   std::vector<Listening> listeners;
+  std::vector<std::unique_ptr<Slot>> slots;
   std::unordered_map<tunnel::Session*, std::unique_ptr<tunnel::Session>> sessions;
   std::unordered_set<runtime::Cancellation*> setups;  // session set-ups in progress (cut at stop)
   std::unordered_set<int> handshaking;                // their sockets once connected
+  std::deque<Waiting> waiting;
+  runtime::Timer wait_timer;
   ClientTotals totals;  // of the sessions that have ended here
   unsigned tasks = 0;
   bool accepting = false;
   bool stopping = false;
   bool stopped = false;
+
+ private:
+  runtime::Task<void> keeper(Slot& slot);
+  /// Connects, authenticates and starts a session for `slot` (session_setup.cpp). On `retry`,
+  /// `*why` says what went wrong; on `fatal` the client has been told (Client::fatal).
+  runtime::Task<Setup> connect_session(Slot& slot, std::string* why);
+  runtime::Task<void> accept_loop(Listening& listening);
+  void carry(net::UniqueFd connection, const OpenForward& forward);
+  void serve_waiting();
+  void arm_wait_timer();
+  static void wait_expired(runtime::Timer& timer);
+  void maybe_stopped();
 };
 
 /// One sentence for a failed session set-up: what went wrong and what to do about it.
 std::string describe_setup_failure(const std::string& server, std::error_code error,
                                    const std::string& server_message,
                                    const std::string& client_fingerprint);
+
+/// Whether a failed set-up is worth retrying: everything but the verdicts a retry cannot
+/// change (unknown key, bad token, no common version or cipher, identity changed).
+bool retry_can_fix(std::error_code error) noexcept;
 
 }  // namespace ringtunnel::client

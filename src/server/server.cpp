@@ -224,6 +224,7 @@ void ServerCore::start_session(net::UniqueFd connection, tunnel::ServerHandshake
   config.role = protocol::Role::server;
   config.receive_window = params.initial_window;
   config.max_peer_streams = params.max_streams;
+  config.heartbeat = server.options().heartbeat;
   config.name = "client " + label;
   auto session = std::make_unique<tunnel::Session>(std::move(*ring), std::move(connection),
                                                    std::move(*channel), std::move(config), *this,

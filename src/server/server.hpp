@@ -16,6 +16,7 @@
 #include "runtime/result.hpp"
 #include "server/admission.hpp"
 #include "server/policy.hpp"
+#include "tunnel/heartbeat.hpp"
 
 namespace ringtunnel::server {
 
@@ -25,6 +26,9 @@ struct ServerOptions {
   AdmissionOptions admission;  ///< keys, token, max clients; admission.params go to clients
   std::chrono::milliseconds handshake_timeout{protocol::kHandshakeTimeout};
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+  /// Each session's PINGs and dead-peer timeout (the interval also goes to clients, in
+  /// AuthResult.heartbeat_ms).
+  tunnel::HeartbeatConfig heartbeat;
 };
 
 /// Counters summed over every core (read after the engine has stopped).

@@ -79,14 +79,18 @@ Session::Session(runtime::MirroredBuffer in, net::UniqueFd socket,
       writer_(*channel_, socket_.get()),
       in_(std::move(in)),
       leftover_(std::move(leftover)),
-      peer_ids_(other(config_.role)) {
+      peer_ids_(other(config_.role)),
+      heartbeat_(config_.heartbeat, runtime::Clock::now()) {
   close_deadline_.on_fire = &Session::close_deadline_passed;
   close_deadline_.context = this;
+  heartbeat_timer_.on_fire = &Session::heartbeat_due;
+  heartbeat_timer_.context = this;
 }
 
 Session::~Session() {
   RT_ASSERT(streams_.empty());
   reactor_.timers().remove(close_deadline_);
+  reactor_.timers().remove(heartbeat_timer_);
 }
 
 void Session::start() {
@@ -95,6 +99,10 @@ void Session::start() {
   (void)net::set_tcp_nodelay(socket_.get());
   runtime::spawn(read_loop());
   runtime::spawn(run_writer());
+  if (heartbeat_.check_every().count() > 0) {
+    heartbeat_timer_.deadline = runtime::Clock::now() + heartbeat_.check_every();
+    reactor_.timers().add(heartbeat_timer_);
+  }
 }
 
 bool Session::accepting_streams() const noexcept {
@@ -273,6 +281,7 @@ runtime::Task<void> Session::read_loop() {
     std::memcpy(in_.writable().data(), leftover_.data(), n);
     in_.commit(n);
     std::vector<std::byte>().swap(leftover_);
+    heartbeat_.heard();
   }
   std::error_code error;
   while (!closing_) {
@@ -306,6 +315,7 @@ runtime::Task<void> Session::read_loop() {
       break;
     }
     in_.commit(*got);
+    heartbeat_.heard();
   }
   if (error && !closing_) fail(error);
   reader_done_ = true;
@@ -472,6 +482,7 @@ Result<void> Session::on_session_frame(const protocol::FrameView& frame) {
     case FrameType::pong: {
       auto pong = protocol::decode_pong(frame.payload);
       if (!pong) return pong.error();
+      if (heartbeat_.on_pong(pong->opaque, runtime::Clock::now())) ++stats_.pongs_matched;
       return {};
     }
     case FrameType::goaway: {
@@ -536,12 +547,40 @@ void Session::close(Reason reason, std::string_view message) {
   reactor_.timers().add(close_deadline_);
 }
 
+void Session::heartbeat_due(runtime::Timer& timer) {
+  auto* self = static_cast<Session*>(timer.context);
+  if (self->closing_) return;
+  const auto now = runtime::Clock::now();
+  const Heartbeat::Tick tick = self->heartbeat_.tick(now);
+  if (tick.dead) {
+    // The peer cannot take a CLOSE either: end at once rather than wait to flush one.
+    observe::log_warn("{}: nothing heard from the peer for {:.1f} s; the connection is dead "
+                      "(idle_timeout)",
+                      self->name(),
+                      std::chrono::duration<double>(self->config_.heartbeat.timeout).count());
+    self->end_reason_ = reason_code(Reason::idle_timeout);
+    self->closing_ = true;
+    self->end_streams(Reason::idle_timeout);
+    self->cut();
+    return;
+  }
+  if (tick.ping) {
+    if (self->writer_.control(0, protocol::Ping{*tick.ping})) ++self->stats_.pings_sent;
+  }
+  timer.deadline = now + self->heartbeat_.check_every();
+  self->reactor_.timers().add(timer);
+}
+
+void Session::cut() noexcept {
+  writer_.stop();
+  ::shutdown(socket_.get(), SHUT_RDWR);
+}
+
 void Session::close_deadline_passed(runtime::Timer& timer) {
   auto* self = static_cast<Session*>(timer.context);
   observe::log_warn("{}: the peer did not take the CLOSE within {} s; cutting the connection",
                     self->name(), kCloseFlushLimit.count());
-  self->writer_.stop();
-  ::shutdown(self->socket_.get(), SHUT_RDWR);
+  self->cut();
 }
 
 void Session::end_streams(Reason reason) {
@@ -563,6 +602,7 @@ void Session::maybe_finished() {
   if (ended_ || !reader_done_ || !writer_done_ || !streams_.empty()) return;
   ended_ = true;
   reactor_.timers().remove(close_deadline_);
+  reactor_.timers().remove(heartbeat_timer_);
   handler_.on_session_end(*this, end_reason_);
 }
 

@@ -23,6 +23,7 @@
 #include "runtime/timer_heap.hpp"
 #include "runtime/task.hpp"
 #include "tunnel/channel.hpp"
+#include "tunnel/heartbeat.hpp"
 #include "tunnel/session_writer.hpp"
 #include "tunnel/stream.hpp"
 
@@ -36,6 +37,7 @@ struct SessionConfig {
   std::uint32_t peer_max_frame = protocol::kMaxFramePayload;  ///< largest DATA the peer takes
   std::uint32_t peer_max_streams = protocol::kMaxStreams;    ///< streams we may hold open
   std::size_t max_buffered = protocol::kMaxBufferedBytesPerSession;
+  HeartbeatConfig heartbeat;  ///< PING schedule and dead-peer timeout (idle_timeout)
   std::string name;  ///< how log lines name this session, e.g. "session to 127.0.0.1:9000"
 };
 
@@ -49,6 +51,8 @@ struct SessionStats {
   std::uint64_t early_bytes_in = 0;    ///< of which before our OPEN_OK (early data, §3)
   std::uint64_t bytes_out = 0;         ///< DATA payload sent
   std::uint64_t backlog_resets = 0;    ///< streams reset by the memory cap
+  std::uint64_t pings_sent = 0;
+  std::uint64_t pongs_matched = 0;     ///< answers to our PINGs (each gave an RTT)
 };
 
 class Session;
@@ -121,6 +125,8 @@ class Session {
   const std::string& name() const noexcept { return config_.name; }
   SessionStats& stats() noexcept { return stats_; }
   const WriterStats& writer_stats() const noexcept { return writer_.stats(); }
+  /// The latest round trip measured by PING/PONG (nullopt before the first answer).
+  std::optional<std::chrono::nanoseconds> rtt() const noexcept { return heartbeat_.rtt(); }
   /// Why the session ended (empty while it runs, or after a clean CLOSE from either side).
   std::error_code end_reason() const noexcept { return end_reason_; }
 
@@ -163,6 +169,8 @@ class Session {
   void flush_deliveries();
   void enforce_buffer_cap();
   static void close_deadline_passed(runtime::Timer& timer);
+  static void heartbeat_due(runtime::Timer& timer);
+  void cut() noexcept;
 
   runtime::Reactor& reactor_;
   net::UniqueFd socket_;
@@ -196,6 +204,8 @@ class Session {
   bool peer_closed_ = false;  // the peer's CLOSE arrived
   bool ended_ = false;
   runtime::Timer close_deadline_;  // bounds how long a closing session may take to flush
+  Heartbeat heartbeat_;
+  runtime::Timer heartbeat_timer_;
   std::error_code end_reason_;
   SessionStats stats_;
 };

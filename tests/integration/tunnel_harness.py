@@ -363,13 +363,15 @@ def listening_ports(pid):
 
 class FlipProxy:
     """A TCP man in the middle: forwards both ways; once armed, flips one bit of the next chunk
-    going server→client (to_client) or client→server."""
+    going server→client (to_client) or client→server. While `frozen` is set it swallows every
+    byte both ways and keeps the connections open: a network that went away without a FIN."""
 
-    def __init__(self, target_port, to_client):
+    def __init__(self, target_port, to_client=True):
         self.target_port, self.to_client = target_port, to_client
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.port = self.listener.getsockname()[1]
         self.armed, self.flipped = threading.Event(), threading.Event()
+        self.frozen = threading.Event()
         self.sockets, self.lock = [], threading.Lock()
         threading.Thread(target=self._accept, daemon=True).start()
 
@@ -377,10 +379,14 @@ class FlipProxy:
         while True:
             try:
                 downstream, _ = self.listener.accept()
+            except OSError:
+                return  # closed
+            try:
                 upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
                 upstream.settimeout(None)
             except OSError:
-                return
+                downstream.close()  # the server is down: so is this connection
+                continue
             with self.lock:
                 self.sockets += [downstream, upstream]
             for source, sink, tamper in ((downstream, upstream, not self.to_client),
@@ -392,8 +398,12 @@ class FlipProxy:
         try:
             while True:
                 data = source.recv(65536)
+                if not data and self.frozen.is_set():
+                    return  # a dead network carries no FIN either: the other side stays open
                 if not data:
                     break
+                if self.frozen.is_set():
+                    continue
                 if tamper and self.armed.is_set() and not self.flipped.is_set():
                     data = bytearray(data)
                     data[len(data) // 2] ^= 0x10
@@ -411,3 +421,63 @@ class FlipProxy:
 
 
 # --- the cases ---------------------------------------------------------------------------------
+
+
+# --- running cases ---------------------------------------------------------------------------
+
+def run_cases(cases, doc):
+    """The command line of a case file: RINGTUNNEL LOADGEN [--case NAME]... [--io-backend B];
+    runs the cases asked for (all by default), then prints "N passed, N failed[, N skipped]"."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("ringtunnel")
+    parser.add_argument("loadgen")
+    parser.add_argument("--case", action="append", choices=sorted(cases), dest="cases")
+    parser.add_argument("--io-backend", choices=["auto", "io_uring", "epoll"])
+    args = parser.parse_args()
+    args.ringtunnel, args.loadgen = map(os.path.abspath, (args.ringtunnel, args.loadgen))
+    # meson's timeout sends SIGTERM: unwind through the finally blocks so no child is left behind.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    backend_args = ["--io-backend", args.io_backend] if args.io_backend else []
+    passed = failed = skipped = 0
+    try:
+        for name in args.cases or list(cases):
+            failed += 1  # until it ends: an interrupted case counts as failed
+            outcome = run_case(cases, name, args.ringtunnel, args.loadgen, backend_args)
+            failed -= 1
+            passed += outcome == "pass"
+            failed += outcome == "fail"
+            skipped += outcome == "skip"
+    finally:
+        print(f"{passed} passed, {failed} failed" + (f", {skipped} skipped" if skipped else ""),
+              flush=True)
+    if failed:
+        return 1
+    return 77 if skipped and not passed else 0
+
+
+def run_case(cases, name, rt, loadgen, backend_args):
+    test = Test(name, rt, loadgen, backend_args)
+    started = time.monotonic()
+    label = name + (f" ({' '.join(backend_args)})" if backend_args else "")
+    ok, outcome = False, "fail"
+    try:
+        print(f"=== {label}: {' '.join(cases[name].__doc__.split())}", flush=True)
+        cases[name](test)
+        test.finish()
+        ok, outcome = True, "pass"
+    except Skip as e:
+        ok, outcome = True, "skip"
+        print(f"SKIP {label}: {e}")
+    except Failure as e:
+        print(f"FAIL {label}: {e}")
+    except Exception as e:  # a bug in the test or an unexpected OS error: still a clear FAIL
+        print(f"FAIL {label}: unexpected {type(e).__name__}: {e}")
+    except BaseException:
+        print(f"FAIL {label}: interrupted (SIGTERM or SIGINT: a meson timeout?)")
+        raise
+    finally:
+        if not ok:
+            test.dump_logs()
+        test.cleanup()
+    print(f"{outcome.upper()} {label} ({time.monotonic() - started:.1f} s)", flush=True)
+    return outcome

@@ -178,12 +178,14 @@ struct Tap {
   net::UniqueFd client_end;  // connected to the client session
   net::UniqueFd server_end;  // connected to the server session
   bool flip_next = false;
+  bool black_hole = false;  // swallow everything both ways (a network that went away)
   int running = 0;
   Task<void> pump(int from, int to, bool towards_client) {
     runtime::Receiver rx(from);
     for (;;) {
       auto got = co_await rx.receive();
       if (!got || got->empty()) break;
+      if (black_hole) continue;
       if (towards_client && flip_next) {
         got->bytes()[got->size() / 2] ^= std::byte{0x01};
         flip_next = false;
@@ -504,4 +506,50 @@ TEST_CASE("a peer sending more early data than allowed loses its session (flow_c
   CHECK(server_side.why == Reason::flow_control);
   echo.stop();
   turn_until(*fixture.reactor, [&] { return echo.running == 0; });
+}
+
+TEST_CASE("the heartbeat measures the session's round trip", "[tunnel][session][heartbeat]") {
+  SessionConfig fast;
+  fast.heartbeat = {.interval = 20ms, .timeout = 5s};
+  Tunnel t(testing::each_backend(), false, fast);
+  turn_until(t.reactor(), [&] { return t.client->stats().pongs_matched >= 3; }, 5s);
+  CHECK(t.client->stats().pings_sent >= 3);
+  REQUIRE(t.client->rtt());
+  CHECK(*t.client->rtt() > std::chrono::nanoseconds(0));
+  CHECK(*t.client->rtt() < std::chrono::nanoseconds(1s));
+  CHECK_FALSE(t.server->rtt());  // the server's own PING is 15 s away
+}
+
+TEST_CASE("a peer that goes silent is declared dead after the timeout (idle_timeout)",
+          "[tunnel][session][heartbeat]") {
+  SessionConfig client_config;
+  client_config.heartbeat = {.interval = 50ms, .timeout = 400ms};
+  Tunnel t(testing::each_backend(), /*tapped=*/true, client_config);
+  net::UniqueFd app = t.open();
+  std::atomic<bool> echoed{false};
+  Bytes after;
+  std::atomic<bool> reset_seen{false};
+  std::thread user([&] {
+    write_all(app.get(), text("ping"));
+    std::byte four[4];
+    echoed = ::recv(app.get(), four, 4, MSG_WAITALL) == 4;
+    set_receive_timeout(app.get(), 10s);
+    after = read_to_eof(app.get());  // the stream ends with the session
+    reset_seen = true;
+  });
+  turn_until(t.reactor(), [&] { return echoed.load(); });
+  // Busy and answered: alive well past the timeout.
+  const auto alive_until = std::chrono::steady_clock::now() + 800ms;
+  turn_until(t.reactor(), [&] { return std::chrono::steady_clock::now() >= alive_until; });
+  CHECK_FALSE(t.client_side.ended);
+  t.tap->black_hole = true;
+  const auto silent_from = std::chrono::steady_clock::now();
+  turn_until(t.reactor(), [&] { return t.client_side.ended; }, 5s);
+  const auto took = std::chrono::steady_clock::now() - silent_from;
+  CHECK(t.client_side.why == Reason::idle_timeout);
+  CHECK(took >= 350ms);  // the timeout (less one check period of sampling)
+  CHECK(took < 2s);
+  turn_until(t.reactor(), [&] { return reset_seen.load(); });
+  user.join();
+  CHECK(after.empty());
 }

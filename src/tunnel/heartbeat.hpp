@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: MIT
+// Heartbeat: when a session sends PING, how it measures RTT, and when a silent peer is dead.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <optional>
+
+namespace ringtunnel::tunnel {
+
+struct HeartbeatConfig {
+  /// PING every this long (0: never; the peer may still ping us).
+  std::chrono::milliseconds interval{15'000};
+  /// Nothing at all received for this long: the peer is gone (0: never declared dead).
+  std::chrono::milliseconds timeout{60'000};
+};
+
+/// The session's liveness bookkeeping, sans-I/O: the session calls tick() from its timer and
+/// does what it says. "Heard" is any record from the peer, not only PONG: a busy session is
+/// alive without answering pings in time. Silence is sampled at each tick (the session marks
+/// `heard` on every receive, which costs a store, not a clock read), so a dead peer is noticed
+/// between `timeout` and `timeout + check_every()` after it went quiet.
+/// Threads: the session's reactor.
+class Heartbeat {
+ public:
+  using Clock = std::chrono::steady_clock;
+
+  Heartbeat(HeartbeatConfig config, Clock::time_point now) noexcept;
+
+  /// Something arrived from the peer.
+  void heard() noexcept { heard_ = true; }
+
+  struct Tick {
+    std::optional<std::uint64_t> ping;  ///< send PING with this opaque value
+    bool dead = false;                  ///< close the session: idle_timeout
+  };
+  Tick tick(Clock::time_point now) noexcept;
+  /// How often the session's timer should call tick(); zero when there is nothing to do.
+  std::chrono::milliseconds check_every() const noexcept { return check_every_; }
+
+  /// A PONG: the round trip if it answers our latest PING (others are stale or forged: ignored).
+  std::optional<std::chrono::nanoseconds> on_pong(std::uint64_t opaque,
+                                                  Clock::time_point now) noexcept;
+  /// The latest measured round trip (nullopt before the first PONG).
+  std::optional<std::chrono::nanoseconds> rtt() const noexcept { return rtt_; }
+  std::uint64_t pings_sent() const noexcept { return next_opaque_ - 1; }
+
+ private:
+  HeartbeatConfig config_;
+  std::chrono::milliseconds check_every_;
+  Clock::time_point last_heard_;
+  Clock::time_point last_ping_;
+  Clock::time_point outstanding_sent_{};
+  std::uint64_t outstanding_ = 0;  // opaque of the PING awaiting its PONG (0: none)
+  std::uint64_t next_opaque_ = 1;
+  std::optional<std::chrono::nanoseconds> rtt_;
+  bool heard_ = false;
+};
+
+}  // namespace ringtunnel::tunnel
