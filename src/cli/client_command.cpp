@@ -122,6 +122,7 @@ bool build_options(const ClientFlags& flags, client::ClientOptions& options) {
   auto heartbeat = heartbeat_config(flags.common);
   if (!heartbeat) return false;
   options.heartbeat = *heartbeat;
+  options.drain_timeout = drain_timeout(flags.common);
   options.client_name = host_name();
   return true;
 }

@@ -63,6 +63,12 @@ void add_common_flags(CLI::App& command, CommonFlags& flags) {
       ->envname("RINGTUNNEL_HEARTBEAT_TIMEOUT")
       ->check(CLI::Range(0.05, 86400.0))
       ->capture_default_str();
+  command.add_option("--drain-timeout", flags.drain_timeout_s,
+                     "On SIGINT/SIGTERM: seconds open streams get to finish (no new ones are "
+                     "taken) before the sessions are closed; a second signal exits at once")
+      ->envname("RINGTUNNEL_DRAIN_TIMEOUT")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
   command.add_option("--data-dir", flags.data_dir,
                      "Where keys, known_hosts and authorized_keys live; default "
                      "$RINGTUNNEL_DATA_DIR, else ~/.ringtunnel");
@@ -95,6 +101,10 @@ std::optional<tunnel::HeartbeatConfig> heartbeat_config(const CommonFlags& flags
     return std::nullopt;
   }
   return tunnel::HeartbeatConfig{.interval = interval, .timeout = timeout};
+}
+
+std::chrono::milliseconds drain_timeout(const CommonFlags& flags) {
+  return std::chrono::milliseconds(static_cast<long>(flags.drain_timeout_s * 1000));
 }
 
 runtime::EngineOptions engine_options(const CommonFlags& flags) {

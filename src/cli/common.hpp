@@ -30,6 +30,7 @@ struct CommonFlags {
   std::uint32_t stream_window = 2u << 20;
   double heartbeat_interval_s = 15;
   double heartbeat_timeout_s = 60;
+  double drain_timeout_s = 10;
   std::optional<std::string> data_dir;
 };
 
@@ -43,6 +44,9 @@ bool start_logging(const CommonFlags& flags, const std::string& component);
 /// The heartbeat from --heartbeat-interval/--heartbeat-timeout; nullopt (logged) when the
 /// timeout is not longer than the interval.
 std::optional<tunnel::HeartbeatConfig> heartbeat_config(const CommonFlags& flags);
+
+/// --drain-timeout as a duration.
+std::chrono::milliseconds drain_timeout(const CommonFlags& flags);
 
 /// Engine options from the flags: threads, backend, a buffer ring sized for a tunnel.
 runtime::EngineOptions engine_options(const CommonFlags& flags);

@@ -111,6 +111,7 @@ bool prepare(const ServerFlags& flags, Prepared& out) {
   auto heartbeat = heartbeat_config(flags.common);
   if (!heartbeat) return false;
   out.options.heartbeat = *heartbeat;
+  out.options.drain_timeout = drain_timeout(flags.common);
   auto dir = config::DataDir::open(flags.common.data_dir, &error);
   if (!dir) {
     observe::log_error("{}", error);

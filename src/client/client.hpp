@@ -38,6 +38,8 @@ struct ClientOptions {
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   /// How long a local connection waits for a session while the client reconnects.
   std::chrono::milliseconds connect_wait{std::chrono::seconds(10)};
+  /// On stop, open streams get this long to finish before the sessions are closed.
+  std::chrono::milliseconds drain_timeout{std::chrono::seconds(10)};
   /// PINGs at this interval or the server's (AuthResult.heartbeat_ms), whichever is shorter;
   /// the server declared dead after `timeout` of silence.
   tunnel::HeartbeatConfig heartbeat;

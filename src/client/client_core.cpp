@@ -39,9 +39,14 @@ double seconds(std::chrono::milliseconds d) { return static_cast<double>(d.count
 ClientCore::ClientCore(Client& owner, runtime::Reactor& core) : client(owner), reactor(core) {
   wait_timer.on_fire = &ClientCore::wait_expired;
   wait_timer.context = this;
+  drain_deadline.on_fire = &ClientCore::drain_deadline_passed;
+  drain_deadline.context = this;
 }
 
-ClientCore::~ClientCore() { reactor.timers().remove(wait_timer); }
+ClientCore::~ClientCore() {
+  reactor.timers().remove(wait_timer);
+  reactor.timers().remove(drain_deadline);
+}
 
 void ClientCore::keep(unsigned index) {
   if (stopping) return;
@@ -119,6 +124,9 @@ Task<void> ClientCore::accept_loop(Listening& listening) {
     carry(std::move(*connection), *listening.forward);
   }
   listening.acceptor.reset();
+  // Stop listening (Linux: shutdown on a listening socket ends it): connects made while the
+  // client drains are refused rather than queued for nobody.
+  ::shutdown(listening.fd, SHUT_RDWR);
   --tasks;
   maybe_stopped();
 }
@@ -188,12 +196,7 @@ void ClientCore::on_session_end(tunnel::Session& session, std::error_code reason
   totals.streams_refused += stats.streams_refused;
   totals.bytes_out += stats.bytes_out;
   totals.bytes_in += stats.bytes_in;
-  for (auto& slot : slots) {
-    if (slot->session != &session) continue;
-    slot->session = nullptr;
-    slot->ended_because = reason ? "lost: " + reason.message() : "closed by the server";
-    if (slot->keeper) reactor.schedule(std::exchange(slot->keeper, nullptr));
-  }
+  detach(session, reason ? "lost: " + reason.message() : "closed by the server");
   ++tasks;
   runtime::spawn([](ClientCore& core, tunnel::Session* done) -> Task<void> {
     co_await runtime::next_turn();  // the session is still on the stack that called us
@@ -201,6 +204,22 @@ void ClientCore::on_session_end(tunnel::Session& session, std::error_code reason
     --core.tasks;
     core.maybe_stopped();
   }(*this, &session));
+}
+
+// The slot's keeper sets up a new session; `session` (gone or going away) is no longer its.
+void ClientCore::detach(tunnel::Session& session, std::string why) {
+  for (auto& slot : slots) {
+    if (slot->session != &session) continue;
+    slot->session = nullptr;
+    slot->ended_because = std::move(why);
+    if (slot->keeper) reactor.schedule(std::exchange(slot->keeper, nullptr));
+  }
+}
+
+void ClientCore::on_peer_goaway(tunnel::Session& session, const protocol::GoAway& goaway) {
+  // Its open streams finish on it; new connections wait for the replacement.
+  detach(session, std::string("the server is going away (") + protocol::to_string(goaway.reason) +
+                      (goaway.message.empty() ? "" : ": ") + std::string(goaway.message) + ")");
 }
 
 void ClientCore::stop() {
@@ -212,14 +231,39 @@ void ClientCore::stop() {
   for (runtime::Cancellation* cancel : setups) cancel->cancel();
   for (int fd : handshaking) ::shutdown(fd, SHUT_RDWR);
   for (auto& slot : slots) slot->pause.cancel();
-  for (auto& [raw, owned] : sessions) raw->close(Reason::ok, "the client is stopping");
   waiting.clear();
   reactor.timers().remove(wait_timer);
+  // Open streams finish (up to --drain-timeout); each session closes once it has none.
+  std::size_t streams = 0;
+  std::vector<tunnel::Session*> all;
+  for (auto& [raw, owned] : sessions) {
+    streams += raw->stream_count();
+    all.push_back(raw);
+  }
+  if (streams > 0) {
+    observe::log_info("core {}: {} stream(s) still open; draining for up to {:.1f} s",
+                      reactor.id(), streams, seconds(client.options().drain_timeout));
+    drain_deadline.deadline = runtime::Clock::now() + client.options().drain_timeout;
+    reactor.timers().add(drain_deadline);
+  }
+  for (tunnel::Session* raw : all) raw->drain(Reason::shutting_down, "the client is stopping");
   maybe_stopped();
+}
+
+void ClientCore::drain_deadline_passed(runtime::Timer& timer) {
+  auto* self = static_cast<ClientCore*>(timer.context);
+  for (auto& [raw, owned] : self->sessions) {
+    if (raw->stream_count() > 0) {
+      observe::log_warn("{}: the drain timeout passed with {} stream(s) open; closing", raw->name(),
+                        raw->stream_count());
+    }
+    raw->close(Reason::shutting_down, "the client is stopping (drain timeout)");
+  }
 }
 
 void ClientCore::maybe_stopped() {
   if (!stopping || stopped || tasks > 0 || !sessions.empty()) return;
+  reactor.timers().remove(drain_deadline);
   stopped = true;
   reactor.request_stop();
 }

@@ -68,6 +68,7 @@ struct ClientCore final : tunnel::SessionHandler {
   void on_open_request(tunnel::Session& session, tunnel::Stream& stream,
                        const protocol::Open& request) override;
   void on_session_end(tunnel::Session& session, std::error_code reason) override;
+  void on_peer_goaway(tunnel::Session& session, const protocol::GoAway& goaway) override;
 
   Client& client;
   runtime::Reactor& reactor;
@@ -78,6 +79,7 @@ struct ClientCore final : tunnel::SessionHandler {
   std::unordered_set<int> handshaking;                // their sockets once connected
   std::deque<Waiting> waiting;
   runtime::Timer wait_timer;
+  runtime::Timer drain_deadline;  // at stop: sessions still draining are closed then
   ClientTotals totals;  // of the sessions that have ended here
   unsigned tasks = 0;
   bool accepting = false;
@@ -94,6 +96,8 @@ struct ClientCore final : tunnel::SessionHandler {
   void serve_waiting();
   void arm_wait_timer();
   static void wait_expired(runtime::Timer& timer);
+  static void drain_deadline_passed(runtime::Timer& timer);
+  void detach(tunnel::Session& session, std::string why);
   void maybe_stopped();
 };
 

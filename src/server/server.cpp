@@ -137,6 +137,7 @@ Task<void> ServerCore::accept_loop() {
     }
   }
   acceptor.reset();
+  listener.reset();  // from now on connects are refused, not left waiting in the backlog
   --tasks;
   maybe_stopped();
 }
@@ -235,7 +236,7 @@ void ServerCore::start_session(net::UniqueFd connection, tunnel::ServerHandshake
   observe::log_info("client {} connected (core {}, {} session(s) here)", label, reactor.id(),
                     sessions.size());
   raw->start();
-  if (stopping) raw->close(Reason::shutting_down, "the server is shutting down");
+  if (stopping) raw->drain(Reason::shutting_down, "the server is shutting down");
 }
 
 // ---- sessions and their streams -----------------------------------------------------------
@@ -347,17 +348,50 @@ void ServerCore::release_client(const crypto::PublicKey& key) {
 
 // ---- stopping -----------------------------------------------------------------------------
 
+ServerCore::ServerCore(Server& owner, runtime::Reactor& core) : server(owner), reactor(core) {
+  drain_deadline.on_fire = &ServerCore::drain_deadline_passed;
+  drain_deadline.context = this;
+}
+
+ServerCore::~ServerCore() { reactor.timers().remove(drain_deadline); }
+
 void ServerCore::stop() {
   if (stopping) return;
   stopping = true;
   if (acceptor) acceptor->stop();
   for (int fd : handshaking) ::shutdown(fd, SHUT_RDWR);
-  for (auto& [raw, live] : sessions) raw->close(Reason::shutting_down, "the server is shutting down");
+  std::size_t streams = 0;
+  for (auto& [raw, live] : sessions) streams += raw->stream_count();
+  if (!sessions.empty()) {
+    observe::log_info("core {}: draining {} session(s) with {} open stream(s) for up to {:.1f} s",
+                      reactor.id(), sessions.size(), streams,
+                      std::chrono::duration<double>(server.options().drain_timeout).count());
+    drain_deadline.deadline = runtime::Clock::now() + server.options().drain_timeout;
+    reactor.timers().add(drain_deadline);
+  }
+  // drain() may end a session with no streams at once: iterate over a copy.
+  std::vector<tunnel::Session*> all;
+  for (auto& [raw, live] : sessions) all.push_back(raw);
+  for (tunnel::Session* raw : all) raw->drain(Reason::shutting_down, "the server is shutting down");
   maybe_stopped();
+}
+
+void ServerCore::drain_deadline_passed(runtime::Timer& timer) {
+  auto* self = static_cast<ServerCore*>(timer.context);
+  std::size_t streams = 0;
+  for (auto& [raw, live] : self->sessions) streams += raw->stream_count();
+  if (self->sessions.empty()) return;
+  observe::log_warn("core {}: the drain timeout passed; closing {} session(s) with {} stream(s) "
+                    "still open",
+                    self->reactor.id(), self->sessions.size(), streams);
+  for (auto& [raw, live] : self->sessions) {
+    raw->close(Reason::shutting_down, "the server is shutting down (drain timeout)");
+  }
 }
 
 void ServerCore::maybe_stopped() {
   if (!stopping || stopped || tasks > 0 || !sessions.empty()) return;
+  reactor.timers().remove(drain_deadline);
   if (reactor.id() != kAdmissionCore) {
     stopped = true;
     runtime::CoreMessage done;

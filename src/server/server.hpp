@@ -29,6 +29,9 @@ struct ServerOptions {
   /// Each session's PINGs and dead-peer timeout (the interval also goes to clients, in
   /// AuthResult.heartbeat_ms).
   tunnel::HeartbeatConfig heartbeat;
+  /// On SIGINT/SIGTERM open streams get this long to finish (GOAWAY first); then the sessions
+  /// still open are closed.
+  std::chrono::milliseconds drain_timeout{std::chrono::seconds(10)};
 };
 
 /// Counters summed over every core (read after the engine has stopped).

@@ -24,7 +24,8 @@ struct ServerCore final : tunnel::SessionHandler {
     std::chrono::steady_clock::time_point since;
   };
 
-  ServerCore(Server& owner, runtime::Reactor& core) : server(owner), reactor(core) {}
+  ServerCore(Server& owner, runtime::Reactor& core);
+  ~ServerCore() override;
 
   runtime::Task<void> accept_loop();
   runtime::Task<void> serve(net::UniqueFd connection);
@@ -34,8 +35,11 @@ struct ServerCore final : tunnel::SessionHandler {
                      const net::SocketAddress& from);
   runtime::Task<void> connect_target(tunnel::Session& session, tunnel::Stream& stream);
   void release_client(const crypto::PublicKey& key);
+  /// Stop accepting; GOAWAY to every session, which closes once its streams are done or when
+  /// the drain timeout passes.
   void stop();
   void maybe_stopped();
+  static void drain_deadline_passed(runtime::Timer& timer);
 
   void on_open_request(tunnel::Session& session, tunnel::Stream& stream,
                        const protocol::Open& request) override;
@@ -50,6 +54,7 @@ struct ServerCore final : tunnel::SessionHandler {
   unsigned tasks = 0;                   // accept loop, handshakes and reaps still running
   bool stopping = false;
   bool stopped = false;
+  runtime::Timer drain_deadline;
   ServerTotals totals;
   // Refusals at accept are logged at most once a second per core (a flood must not flood logs).
   std::chrono::steady_clock::time_point last_accept_refusal_log{};

@@ -106,7 +106,8 @@ void Session::start() {
 }
 
 bool Session::accepting_streams() const noexcept {
-  return started_ && !closing_ && !peer_goaway_ && own_open_ < config_.peer_max_streams &&
+  return started_ && !closing_ && !peer_goaway_ && !draining_ &&
+         own_open_ < config_.peer_max_streams &&
          last_own_id_ < 0xffff'fff0U;
 }
 
@@ -259,6 +260,10 @@ void Session::release(Stream& stream) noexcept {
   }
   writer_.forget(stream);
   delete &stream;
+  if (draining_ && streams_.empty() && !closing_) {
+    close(drain_reason_, "every stream has finished");
+    return;  // maybe_finished follows once the CLOSE is out
+  }
   maybe_finished();
 }
 
@@ -355,7 +360,7 @@ Result<void> Session::on_open(const protocol::FrameView& frame) {
   if (!open) return open.error();
   if (auto fresh = peer_ids_.on_open(frame.stream_id); !fresh) return fresh.error();
   const bool check = open->kind == protocol::kOpenKindTcpCheck;
-  if (closing_ || peer_goaway_) {
+  if (closing_ || peer_goaway_ || draining_) {
     return writer_.control(frame.stream_id,
                            protocol::OpenRefused{Reason::going_away, "the session is closing"});
   }
@@ -488,10 +493,12 @@ Result<void> Session::on_session_frame(const protocol::FrameView& frame) {
     case FrameType::goaway: {
       auto goaway = protocol::decode_goaway(frame.payload);
       if (!goaway) return goaway.error();
+      const bool first = !peer_goaway_;
       peer_goaway_ = true;
       observe::log_info("{}: the peer is going away ({}{}{}): no new streams here", name(),
                         protocol::to_string(goaway->reason), goaway->message.empty() ? "" : ": ",
                         goaway->message);
+      if (first) handler_.on_peer_goaway(*this, *goaway);
       return {};
     }
     case FrameType::key_update: {
@@ -545,6 +552,14 @@ void Session::close(Reason reason, std::string_view message) {
   writer_.close(reason, fit_str8(message));
   close_deadline_.deadline = runtime::Clock::now() + kCloseFlushLimit;
   reactor_.timers().add(close_deadline_);
+}
+
+void Session::drain(Reason reason, std::string_view message) {
+  if (closing_ || draining_) return;
+  draining_ = true;
+  drain_reason_ = reason;
+  (void)writer_.control(0, protocol::GoAway{peer_ids_.last(), reason, fit_str8(message)});
+  if (streams_.empty()) close(reason, message);
 }
 
 void Session::heartbeat_due(runtime::Timer& timer) {

@@ -70,6 +70,9 @@ class SessionHandler {
   /// The session has ended and holds nothing any more: its owner may destroy it now (not
   /// from inside this call).
   virtual void on_session_end(Session& session, std::error_code reason) = 0;
+  /// The peer sent GOAWAY: this session takes no new streams (those open go on). A client
+  /// sets up a replacement.
+  virtual void on_peer_goaway(Session& /*session*/, const protocol::GoAway& /*goaway*/) {}
 };
 
 /// Both ends of a session run one of these over their socket and Channel. It owns the
@@ -115,6 +118,11 @@ class Session {
   /// Ends the session: CLOSE(reason, message) goes out after what is queued, every stream is
   /// reset, and on_session_end follows once everything is released.
   void close(protocol::Reason reason, std::string_view message);
+  /// Ends the session gracefully: GOAWAY(reason, message) now, so the peer opens no more
+  /// streams here (an OPEN that crosses it is refused, going_away); the streams already open
+  /// go on, and CLOSE(reason) follows once the last has finished. close() still ends it early.
+  void drain(protocol::Reason reason, std::string_view message);
+  bool draining() const noexcept { return draining_; }
 
   /// True while new streams may be opened here.
   bool accepting_streams() const noexcept;
@@ -199,6 +207,8 @@ class Session {
   bool started_ = false;
   bool closing_ = false;      // close() or the peer's CLOSE/GOAWAY: no new streams
   bool peer_goaway_ = false;
+  bool draining_ = false;     // drain(): GOAWAY sent, CLOSE once the streams are gone
+  protocol::Reason drain_reason_ = protocol::Reason::going_away;
   bool reader_done_ = false;
   bool writer_done_ = false;
   bool peer_closed_ = false;  // the peer's CLOSE arrived

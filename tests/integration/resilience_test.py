@@ -75,6 +75,53 @@ class Streamer:
             self.sock.close()
 
 
+class PacedTransfer:
+    """One echo transfer of `total` bytes, sent at about `rate` bytes/s (so it is still running
+    when the test acts), every byte compared; `ok` once it has all come back."""
+
+    def __init__(self, port, total=6 << 20, rate=3 << 20):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.payload = os.urandom(total)
+        self.rate, self.received = rate, bytearray()
+        self.ok, self.error, self.done = False, None, threading.Event()
+        self.started = threading.Event()
+        threading.Thread(target=self._send, daemon=True).start()
+        threading.Thread(target=self._receive, daemon=True).start()
+
+    def _send(self):
+        try:
+            begin, step = time.monotonic(), 65536
+            for offset in range(0, len(self.payload), step):
+                self.sock.sendall(self.payload[offset:offset + step])
+                self.started.set()
+                ahead = begin + (offset + step) / self.rate - time.monotonic()
+                if ahead > 0:
+                    time.sleep(ahead)
+            self.sock.shutdown(socket.SHUT_WR)
+        except OSError as e:
+            self.error = self.error or e
+
+    def _receive(self):
+        try:
+            self.sock.settimeout(30)
+            while True:
+                data = self.sock.recv(65536)
+                if not data:
+                    break
+                self.received += data
+            self.ok = bytes(self.received) == self.payload
+        except OSError as e:
+            self.error = self.error or e
+        finally:
+            self.done.set()
+
+    def check_complete(self, what, timeout=30):
+        check(self.done.wait(timeout), f"{what}: the transfer did not finish within {timeout} s")
+        check(self.ok, f"{what}: the transfer was cut or corrupted ({len(self.received)} of "
+              f"{len(self.payload)} bytes back, error {self.error})")
+        self.sock.close()
+
+
 def case_server_killed(t):
     """kill -9 the server mid-transfer, start it again: the transfer fails cleanly (reset or EOF,
     no hang), the listener never closes, a connection made during the outage waits and then
@@ -209,12 +256,95 @@ def case_key_changed_on_reconnect(t):
     impostor.stop_ok()
 
 
+def case_server_drain(t):
+    """SIGTERM on the server with a long transfer running: no new sessions, GOAWAY, the transfer
+    completes within the drain window, the server exits 0; the client goes looking for a new
+    session (not exiting) and finds one when the server is started again."""
+    echo = t.echo()
+    server = t.server("server", t.path("server-data"))
+    client, port = t.enrolled("client", server, t.path("client-data"), echo)
+    transfer = PacedTransfer(port)
+    check(transfer.started.wait(10), "the transfer did not start")
+    time.sleep(0.5)
+    server.terminate()
+    rc = server.wait_exit(20)
+    transfer.check_complete("SIGTERM on the server during a transfer")
+    check(rc == 0, f"the draining server exited with {describe_status(rc)}, expected 0")
+    check(re.search(r"draining 1 session\(s\) with 1 open stream", server.text()),
+          "the server did not log what it drains")
+    client.wait_for(r"the server is going away \(shutting_down", "the GOAWAY", timeout=5)
+    client.wait_for(r"session 0 to \S+: the server is going away.*; trying again in",
+                    "that it will set up a new session", timeout=5)
+    check(client.alive(), "the client exited on GOAWAY")
+    server = restart_server(t, "server-again", server)
+    wait_up(client, 2, "a session to the restarted server", timeout=40)
+    t.verify("verify", port, 5)
+    client.stop_ok()
+    server.stop_ok()
+
+
+def case_drain_timeout(t):
+    """A stream that never ends does not hold a stopping server beyond --drain-timeout: it is
+    closed then, and the server exits 0."""
+    echo = t.echo()
+    server = t.server("server", t.path("server-data"), args=["--drain-timeout", "1"])
+    client, port = t.enrolled("client", server, t.path("client-data"), echo)
+    idle = socket.create_connection(("127.0.0.1", port), timeout=10)
+    idle.sendall(b"hello")
+    check(read_exactly(idle, 5, 10) == b"hello", "no echo on the idle stream")
+    started = time.monotonic()
+    server.terminate()
+    rc = server.wait_exit(15)
+    took = time.monotonic() - started
+    check(rc == 0, f"the server exited with {describe_status(rc)}, expected 0")
+    check(0.8 <= took <= 6, f"the server took {took:.1f} s to stop with --drain-timeout 1")
+    check("the drain timeout passed" in server.text(), "no drain-timeout line")
+    try:
+        rest = read_all(idle, 10)
+    except ConnectionResetError:
+        rest = b""
+    check(rest == b"", f"the cut stream got {rest!r}")
+    idle.close()
+    client.stop_ok()
+
+
+def case_client_drain(t):
+    """SIGTERM on the client with a transfer running: its listener closes, the transfer
+    completes, the client exits 0 and prints its totals."""
+    echo = t.echo()
+    server = t.server("server", t.path("server-data"))
+    client, port = t.enrolled("client", server, t.path("client-data"), echo)
+    transfer = PacedTransfer(port)
+    check(transfer.started.wait(10), "the transfer did not start")
+    time.sleep(0.5)
+    client.terminate()
+    deadline = time.monotonic() + 5
+    refused = False
+    while time.monotonic() < deadline and not refused:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=2).close()
+            time.sleep(0.05)
+        except OSError:
+            refused = True
+    check(refused, "the draining client's listener still accepts connections")
+    transfer.check_complete("SIGTERM on the client during a transfer")
+    rc = client.wait_exit(20)
+    check(rc == 0, f"the client exited with {describe_status(rc)}, expected 0")
+    found = re.search(r"client stopped after \d+ s: (\d+) streams .* (\d+) bytes sent", client.text())
+    check(found and int(found.group(2)) >= len(transfer.payload),
+          f"the client's totals do not count the transfer: {found.group(0) if found else None}")
+    server.stop_ok()
+
+
 CASES = {
     "server_killed": case_server_killed,
     "client_before_server": case_client_before_server,
     "connect_wait": case_connect_wait,
     "silent_network": case_silent_network,
     "key_changed_on_reconnect": case_key_changed_on_reconnect,
+    "server_drain": case_server_drain,
+    "drain_timeout": case_drain_timeout,
+    "client_drain": case_client_drain,
 }
 
 

@@ -334,6 +334,18 @@ def read_all(sock, timeout):
         raise Failure(f"no EOF within {timeout:.0f} s (got {got} bytes)") from None
 
 
+def read_exactly(sock, count, timeout):
+    """`count` bytes from `sock` (fewer only if EOF comes first)."""
+    sock.settimeout(timeout)
+    data = bytearray()
+    while len(data) < count:
+        chunk = sock.recv(count - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return bytes(data)
+
+
 def echo_roundtrip(port, payload, timeout=15.0):
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
         s.sendall(payload)

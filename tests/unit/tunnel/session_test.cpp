@@ -553,3 +553,34 @@ TEST_CASE("a peer that goes silent is declared dead after the timeout (idle_time
   user.join();
   CHECK(after.empty());
 }
+
+TEST_CASE("drain: GOAWAY stops new streams, open ones finish, then the session closes",
+          "[tunnel][session]") {
+  Tunnel t(testing::each_backend());
+  net::UniqueFd app = t.open();
+  std::atomic<int> step{0};
+  Bytes echoed;
+  const Bytes second_half = random_bytes(200'000, 6);
+  std::thread user([&] {
+    write_all(app.get(), text("first half"));
+    std::byte ten[10];
+    ::recv(app.get(), ten, sizeof ten, MSG_WAITALL);
+    step = 1;
+    while (step.load() != 2) std::this_thread::sleep_for(1ms);
+    write_all(app.get(), second_half);  // still carried while the server drains
+    ::shutdown(app.get(), SHUT_WR);
+    echoed = read_to_eof(app.get());
+    step = 3;
+  });
+  turn_until(t.reactor(), [&] { return step.load() == 1; });
+  t.server->drain(Reason::shutting_down, "test drain");
+  turn_until(t.reactor(), [&] { return !t.client->accepting_streams(); });
+  CHECK(t.server->draining());
+  step = 2;
+  turn_until(t.reactor(), [&] { return step.load() == 3; });
+  user.join();
+  CHECK(echoed == second_half);
+  // The last stream's end lets the server close by itself.
+  turn_until(t.reactor(), [&] { return t.server_side.ended && t.client_side.ended; });
+  CHECK_FALSE(t.server_side.why);
+}
