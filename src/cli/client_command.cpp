@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <csignal>
 #include <cstdio>
 
 #include "cli/common.hpp"
@@ -156,6 +157,9 @@ int run_client(const ClientFlags& flags) {
     return kExitFailure;
   }
   engine.set_signal_handler([&client](runtime::Reactor& reactor, int signal_number) {
+    if (signal_number == SIGHUP && reactor.id() == 0) {
+      observe::log_info("SIGHUP: this client's tunnels are its -L flags; nothing to re-read");
+    }
     if (first_stop_signal(reactor, signal_number)) client.stop_on(reactor);
   });
   const auto started = std::chrono::steady_clock::now();

@@ -167,8 +167,12 @@ int run_server(const ServerFlags& flags) {
   server::Server server(prepared.options, std::move(*prepared.identity), std::move(*prepared.keys),
                         engine.size(), resolver);
   engine.set_signal_handler([&server](runtime::Reactor& reactor, int signal_number) {
+    if (signal_number == SIGHUP) {
+      server.reload_on(reactor);
+      return;
+    }
     if (first_stop_signal(reactor, signal_number)) {
-      if (reactor.id() == 0) observe::log_info("stopping: closing every session");
+      if (reactor.id() == 0) observe::log_info("stopping: no new clients; draining the sessions");
       server.stop_on(reactor);
     }
   });

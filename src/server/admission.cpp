@@ -113,6 +113,15 @@ tunnel::Admission Admission::decide(const tunnel::ClientClaim& claim,
   return accept(key);
 }
 
+std::vector<crypto::PublicKey> Admission::replace_keys(crypto::AuthorizedKeys keys) {
+  keys_ = std::move(keys);
+  std::vector<crypto::PublicKey> revoked;
+  for (const auto& [key, sessions] : active_) {
+    if (!keys_.contains(key)) revoked.push_back(key);
+  }
+  return revoked;
+}
+
 void Admission::session_ended(const crypto::PublicKey& key) {
   auto it = active_.find(key);
   if (it == active_.end()) return;

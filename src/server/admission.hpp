@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <deque>
 #include <map>
+#include <vector>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -56,6 +57,9 @@ class Admission {
   std::size_t active_clients() const noexcept { return active_.size(); }
   std::size_t pending() const noexcept { return pending_; }
   const crypto::AuthorizedKeys& authorized() const noexcept { return keys_; }
+  /// A re-read authorized_keys takes effect for the next handshakes. Returns the keys with
+  /// sessions now that are no longer in it (the caller closes those sessions).
+  std::vector<crypto::PublicKey> replace_keys(crypto::AuthorizedKeys keys);
 
  private:
   tunnel::Admission accept(const crypto::PublicKey& key);

@@ -47,6 +47,13 @@ void deliver_session_ended(runtime::Reactor&, runtime::CoreMessage& message) {
   server->admission().session_ended(key);
 }
 
+void deliver_revoke(runtime::Reactor& core, runtime::CoreMessage& message) {
+  auto* server = static_cast<Server*>(message.context);
+  crypto::PublicKey key{};
+  std::copy(message.bytes.begin(), message.bytes.end(), key.begin());
+  if (ServerCore* here = server->core(core.id())) here->revoke(key);
+}
+
 void deliver_core_stopped(runtime::Reactor& core0, runtime::CoreMessage& message) {
   static_cast<Server*>(message.context)->core_stopped(core0);
 }
@@ -91,6 +98,57 @@ void Server::stop_on(runtime::Reactor& reactor) {
     return;
   }
   core->stop();
+}
+
+void Server::reload_on(runtime::Reactor& reactor) {
+  if (reactor.id() != kAdmissionCore || reloading_) return;
+  ServerCore* core0 = cores_[kAdmissionCore].get();
+  if (core0 == nullptr || core0->stopping) return;
+  reloading_ = true;
+  ++core0->tasks;
+  runtime::spawn(reload());
+}
+
+Task<void> Server::reload() {
+  ServerCore& core0 = *cores_[kAdmissionCore];
+  struct Loaded {
+    Result<crypto::AuthorizedKeys> keys = errno_code(EIO);
+    std::string error;
+  };
+  const std::string path = admission_.authorized().path();
+  Loaded loaded = co_await runtime::run_blocking([&] {
+    Loaded l;
+    l.keys = crypto::AuthorizedKeys::load(path, &l.error);
+    return l;
+  });
+  if (!loaded.keys) {
+    observe::log_error("reload: {}; keeping the {} key(s) loaded before", loaded.error,
+                       admission_.authorized().size());
+  } else {
+    const std::size_t before = admission_.authorized().size();
+    const std::size_t now = loaded.keys->size();
+    const auto revoked = admission_.replace_keys(std::move(loaded.keys).value());
+    observe::log_info("reload: {} authorized key(s) (was {}); {} connected client(s) no longer "
+                      "listed. --allowed-ports, --allowed-hosts and --max-clients are flags and "
+                      "stay as started",
+                      now, before, revoked.size());
+    for (const crypto::PublicKey& key : revoked) {
+      for (unsigned id = 0; id < cores_.size(); ++id) {
+        if (id == kAdmissionCore) {
+          core0.revoke(key);
+          continue;
+        }
+        runtime::CoreMessage revoke;
+        revoke.handler = &deliver_revoke;
+        revoke.context = this;
+        revoke.bytes.assign(key.begin(), key.end());
+        core0.reactor.post(id, std::move(revoke));
+      }
+    }
+  }
+  reloading_ = false;
+  --core0.tasks;
+  core0.maybe_stopped();
 }
 
 void Server::core_stopped(runtime::Reactor& core0) {
@@ -374,6 +432,15 @@ void ServerCore::stop() {
   for (auto& [raw, live] : sessions) all.push_back(raw);
   for (tunnel::Session* raw : all) raw->drain(Reason::shutting_down, "the server is shutting down");
   maybe_stopped();
+}
+
+void ServerCore::revoke(const crypto::PublicKey& key) {
+  for (auto& [raw, live] : sessions) {
+    if (live.key != key) continue;
+    observe::log_warn("{}: its key is no longer in authorized_keys; closing the session",
+                      raw->name());
+    raw->close(Reason::unknown_key, "this client's key was removed from authorized_keys");
+  }
 }
 
 void ServerCore::drain_deadline_passed(runtime::Timer& timer) {

@@ -14,6 +14,7 @@
 #include "protocol/limits.hpp"
 #include "runtime/reactor.hpp"
 #include "runtime/result.hpp"
+#include "runtime/task.hpp"
 #include "server/admission.hpp"
 #include "server/policy.hpp"
 #include "tunnel/heartbeat.hpp"
@@ -70,6 +71,10 @@ class Server {
   /// On reactor `reactor`'s thread: stops accepting and closes every session with
   /// CLOSE(shutting_down); the reactor's loop ends when nothing is left on it.
   void stop_on(runtime::Reactor& reactor);
+  /// SIGHUP, on every reactor (only core 0 acts): re-reads authorized_keys off the reactor; new
+  /// keys are admitted from the next handshake, and the sessions of keys no longer listed are
+  /// closed (unknown_key) on whichever core holds them. Other sessions are not touched.
+  void reload_on(runtime::Reactor& reactor);
 
   ServerTotals totals() const;
   const ServerOptions& options() const noexcept { return options_; }
@@ -78,6 +83,8 @@ class Server {
   /// Core 0 only.
   Admission& admission() noexcept { return admission_; }
   unsigned reactors() const noexcept { return static_cast<unsigned>(cores_.size()); }
+  /// Reactor `id`'s share (null if it never started); touched only on that reactor.
+  ServerCore* core(unsigned id) noexcept { return cores_[id].get(); }
   /// Core 0 only: another core has finished stopping.
   void core_stopped(runtime::Reactor& core0);
   /// Core 0 only: every other core has stopped.
@@ -90,6 +97,8 @@ class Server {
   Admission admission_;  // touched on core 0 only
   std::vector<std::unique_ptr<ServerCore>> cores_;
   unsigned cores_stopped_ = 0;  // core 0 only
+  bool reloading_ = false;      // core 0 only
+  runtime::Task<void> reload();
 };
 
 }  // namespace ringtunnel::server

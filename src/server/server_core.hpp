@@ -40,6 +40,8 @@ struct ServerCore final : tunnel::SessionHandler {
   void stop();
   void maybe_stopped();
   static void drain_deadline_passed(runtime::Timer& timer);
+  /// Closes the sessions of `key` (removed from authorized_keys).
+  void revoke(const crypto::PublicKey& key);
 
   void on_open_request(tunnel::Session& session, tunnel::Stream& stream,
                        const protocol::Open& request) override;

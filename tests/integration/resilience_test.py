@@ -10,6 +10,7 @@ Usage: resilience_test.py RINGTUNNEL LOADGEN [--case NAME]... [--io-backend auto
 The last stdout line is "N passed, N failed". Standard library only."""
 import os
 import re
+import signal
 import socket
 import sys
 import threading
@@ -336,6 +337,33 @@ def case_client_drain(t):
     server.stop_ok()
 
 
+def case_reload_keys(t):
+    """SIGHUP on the server re-reads authorized_keys without touching other sessions: a client
+    whose key was removed is closed and stops (unknown key, exit 1); the others keep their
+    sessions and keep working."""
+    echo = t.echo()
+    server = t.server("server", t.path("server-data"))
+    keep, keep_port = t.enrolled("client-keep", server, t.path("keep-data"), echo)
+    enrolling, _ = t.enrolled("client-gone-enrol", server, t.path("gone-data"), echo)
+    enrolling.stop_ok()
+    # Enrolled once; from now on without the token (with it, it would simply enrol again:
+    # revoking a key means rotating the token too).
+    gone = t.client("client-gone", t.path("gone-data"), server.port, [fwd(echo.port)])
+    t.ready(gone, 1)
+    check(remove_authorized(server, client_fingerprint(enrolling)) == 1,
+          "the removed client's key was not in authorized_keys")
+    server.popen.send_signal(signal.SIGHUP)
+    server.wait_for(r"reload: 1 authorized key\(s\) \(was 2\); 1 connected client\(s\) no "
+                    r"longer listed", "the reload line", timeout=10)
+    gone.expect_exit(1, timeout=20)
+    check(re.search(r"does not know this client's key", gone.text()),
+          "the removed client was not told that its key is unknown")
+    t.verify("verify", keep_port, 5)
+    check(ups(keep) == 1, "the client whose key stayed lost its session on reload")
+    keep.stop_ok()
+    server.stop_ok()
+
+
 CASES = {
     "server_killed": case_server_killed,
     "client_before_server": case_client_before_server,
@@ -345,6 +373,7 @@ CASES = {
     "server_drain": case_server_drain,
     "drain_timeout": case_drain_timeout,
     "client_drain": case_client_drain,
+    "reload_keys": case_reload_keys,
 }
 
 

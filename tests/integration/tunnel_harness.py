@@ -314,6 +314,24 @@ def authorized_fingerprints(server):
     return found
 
 
+def remove_authorized(server, fingerprint):
+    """Rewrites the server's authorized_keys without the key of `fingerprint` (as an operator
+    would with an editor); returns how many lines were dropped."""
+    path = os.path.join(server.data_dir, "authorized_keys")
+    kept, dropped = [], 0
+    for line in open(path).read().splitlines():
+        fields = line.split()
+        if len(fields) >= 2 and not line.startswith("#"):
+            digest = hashlib.sha256(base64.b64decode(fields[1])).digest()
+            if "SHA256:" + base64.b64encode(digest).decode().rstrip("=") == fingerprint:
+                dropped += 1
+                continue
+        kept.append(line)
+    with open(path, "w") as f:
+        f.write("".join(line + "\n" for line in kept))
+    return dropped
+
+
 def file_mode(path):
     check(os.path.exists(path), f"{path} does not exist")
     return stat.S_IMODE(os.stat(path).st_mode)
