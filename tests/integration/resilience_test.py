@@ -8,16 +8,19 @@ that goes silent (the heartbeat declares the session dead and the client reconne
 that comes back with another key (the client stops with the warning instead of retrying).
 Usage: resilience_test.py RINGTUNNEL LOADGEN [--case NAME]... [--io-backend auto|io_uring|epoll]
 The last stdout line is "N passed, N failed". Standard library only."""
+import hashlib
 import os
 import re
+import shutil
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
 
 from tunnel_harness import *  # noqa: F401,F403 (the harness is this file's vocabulary)
-from tunnel_harness import Failure, Test
+from tunnel_harness import Failure, Skip, Test
 
 FAST_HEARTBEAT = ["--heartbeat-interval", "0.2", "--heartbeat-timeout", "1.5"]
 
@@ -364,6 +367,135 @@ def case_reload_keys(t):
     server.stop_ok()
 
 
+def case_lossy_network(t):
+    """Where this machine allows network namespaces and tc netem: client and server in two
+    namespaces joined by a veth pair with 30 ms delay and 1 % loss each way; 20 verified streams
+    complete and the session survives. Elsewhere it exits 77 and says why."""
+    if os.geteuid() != 0:
+        raise Skip("creating network namespaces needs root")
+    for tool in ("ip", "tc"):
+        if shutil.which(tool) is None:
+            raise Skip(f"'{tool}' (iproute2) is not installed")
+    tag = f"rt{os.getpid() % 100000}"
+    ns_server, ns_client = tag + "s", tag + "c"
+    server_ip, client_ip = "10.201.0.1", "10.201.0.2"
+
+    def run(*argv):
+        return subprocess.run(argv, capture_output=True, text=True)
+
+    def in_ns(ns, *argv):
+        return ["ip", "netns", "exec", ns, *argv]
+
+    setup = [
+        ("ip", "netns", "add", ns_server), ("ip", "netns", "add", ns_client),
+        ("ip", "link", "add", tag + "a", "netns", ns_server, "type", "veth", "peer", "name",
+         tag + "b", "netns", ns_client),
+        ("ip", "-n", ns_server, "addr", "add", server_ip + "/24", "dev", tag + "a"),
+        ("ip", "-n", ns_client, "addr", "add", client_ip + "/24", "dev", tag + "b"),
+        ("ip", "-n", ns_server, "link", "set", tag + "a", "up"),
+        ("ip", "-n", ns_client, "link", "set", tag + "b", "up"),
+        ("ip", "-n", ns_server, "link", "set", "lo", "up"),
+        ("ip", "-n", ns_client, "link", "set", "lo", "up"),
+    ]
+    try:
+        for cmd in setup:
+            done = run(*cmd)
+            if done.returncode != 0:
+                raise Skip(f"cannot set up network namespaces here: {' '.join(cmd)}: "
+                           f"{done.stderr.strip()}")
+        for ns, dev in ((ns_server, tag + "a"), (ns_client, tag + "b")):
+            netem = run(*in_ns(ns, "tc", "qdisc", "add", "dev", dev, "root", "netem", "delay",
+                               "30ms", "loss", "1%"))
+            if netem.returncode != 0:
+                raise Skip(f"tc netem is not available ({netem.stderr.strip()}): this kernel has "
+                           "no sch_netem, so loss and delay cannot be added")
+        echo = t.spawn("echo", in_ns(ns_server, t.loadgen, "server", "--listen", "127.0.0.1:0",
+                                     "--mode", "echo"))
+        echo_port = int(echo.wait_for(r"listening on 127\.0\.0\.1:(\d+)", "its port").group(1))
+        data = t.path("server-data")
+        server = t.spawn("server", in_ns(ns_server, t.rt, "server", "--bind", server_ip,
+                                         "--port", "9000", "--data-dir", data, "--threads", "2",
+                                         *t.backend_args))
+        server.wait_for(r"server ready", "'server ready'")
+        token = open(os.path.join(data, "server_token")).read().strip()
+        spec = f"127.0.0.1:0:127.0.0.1:{echo_port}"
+        client = t.spawn("client", in_ns(ns_client, t.rt, "client", "--ip", server_ip, "--port",
+                                         "9000", "--data-dir", t.path("client-data"),
+                                         "--sessions", "1", "-L", spec, "--token", token,
+                                         "--accept-new-host", *t.backend_args))
+        port = t.accepted_port(t.ready(client, 1, timeout=60), spec)
+        verify = t.spawn("verify", in_ns(ns_client, t.loadgen, "verify", "--connect",
+                                         f"127.0.0.1:{port}", "--connections", "20",
+                                         "--min-bytes", "1", "--max-bytes", "262144",
+                                         "--seed", "7", "--timeout", "120"))
+        print(t.finish_verify(verify, 20, timeout=120))
+        check(ups(client) == 1, "the session did not survive the lossy network")
+        client.stop_ok()
+        server.stop_ok()
+        echo.stop_ok()
+    finally:
+        for ns in (ns_server, ns_client):
+            run("ip", "netns", "del", ns)
+
+
+class AnswerAfterEof:
+    """A service that reads its request until EOF (the client's half-close) and only then sends
+    a long answer: the request's SHA-256 followed by `size` bytes, and closes."""
+
+    def __init__(self, size=4 << 20):
+        self.size = size
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @staticmethod
+    def answer_for(request, size):
+        return hashlib.sha256(request).digest() + bytes(i % 251 for i in range(size))
+
+    def _serve(self):
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            with conn:
+                request = bytearray()
+                while True:
+                    data = conn.recv(65536)
+                    if not data:
+                        break
+                    request += data
+                conn.sendall(self.answer_for(bytes(request), self.size))
+
+    def close(self):
+        self.listener.close()
+
+
+def case_half_close(t):
+    """A client that shuts down its write side still gets the full response: the FIN crosses the
+    tunnel, the service answers only after it, and every byte of the answer arrives."""
+    service = AnswerAfterEof()
+    try:
+        server = t.server("server", t.path("server-data"))
+        spec = fwd(service.port)
+        client = t.client("client", t.path("client-data"), server.port, [spec],
+                          token=server.token)
+        port = t.accepted_port(t.ready(client, 1), spec)
+        request = os.urandom(1 << 20)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(request)
+            s.shutdown(socket.SHUT_WR)
+            answer = read_all(s, 30)
+        expected = AnswerAfterEof.answer_for(request, service.size)
+        check(len(answer) == len(expected), f"{len(answer)} answer bytes, expected "
+              f"{len(expected)}")
+        check(answer == expected, "the answer after the half-close is not byte-exact")
+        client.stop_ok()
+        server.stop_ok()
+    finally:
+        service.close()
+
+
 CASES = {
     "server_killed": case_server_killed,
     "client_before_server": case_client_before_server,
@@ -374,6 +506,8 @@ CASES = {
     "drain_timeout": case_drain_timeout,
     "client_drain": case_client_drain,
     "reload_keys": case_reload_keys,
+    "lossy_network": case_lossy_network,
+    "half_close": case_half_close,
 }
 
 
