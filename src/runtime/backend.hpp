@@ -52,6 +52,12 @@ class Backend {
   /// Zero-copy send: the result completion may carry kMore, then a kNotification completion says
   /// the memory may be reused. Backends without zero-copy behave like submit_send.
   virtual void submit_send_zc(Operation& op, int fd, std::span<const std::byte> data) = 0;
+  /// Receive one datagram and its source address (recvmsg). `message` (its iovecs, address
+  /// buffer and flags) stays valid until completion; msg_flags gets MSG_TRUNC when the
+  /// datagram was larger than the buffer. Result: the bytes stored.
+  virtual void submit_recvmsg(Operation& op, int fd, ::msghdr* message) = 0;
+  /// Send one datagram (sendmsg, MSG_NOSIGNAL) to msg_name, or on a connected socket.
+  virtual void submit_sendmsg(Operation& op, int fd, const ::msghdr* message) = 0;
   /// Completes (result = poll mask) once `fd` is readable.
   virtual void submit_poll_readable(Operation& op, int fd) = 0;
   /// Asks for `op` to end early; it then completes with -ECANCELED (or its natural result if it

@@ -30,7 +30,7 @@ bool would_block(int err) noexcept { return err == EAGAIN || err == EWOULDBLOCK;
 
 bool is_write_side(EpollOpKind kind) noexcept {
   return kind == EpollOpKind::connect || kind == EpollOpKind::send ||
-         kind == EpollOpKind::send_zc;
+         kind == EpollOpKind::send_zc || kind == EpollOpKind::sendmsg;
 }
 
 ParkedOp& side_of(FdSlot& slot, EpollOpKind kind) noexcept {
@@ -143,6 +143,16 @@ void EpollBackend::submit_send_zc(Operation& op, int fd, std::span<const std::by
              .kind = EpollOpKind::send_zc});
 }
 
+void EpollBackend::submit_recvmsg(Operation& op, int fd, ::msghdr* message) {
+  start(fd, {.op = &op, .target = {.message = message}, .kind = EpollOpKind::recvmsg});
+}
+
+void EpollBackend::submit_sendmsg(Operation& op, int fd, const ::msghdr* message) {
+  // The parked copy only reads through the pointer (sendmsg takes a const msghdr*).
+  start(fd, {.op = &op, .target = {.message = const_cast<::msghdr*>(message)},
+             .kind = EpollOpKind::sendmsg});
+}
+
 void EpollBackend::submit_poll_readable(Operation& op, int fd) {
   start(fd, {.op = &op, .kind = EpollOpKind::poll_readable});
 }
@@ -176,7 +186,9 @@ EpollBackend::Attempt EpollBackend::attempt(int fd, const ParkedOp& parked) {
     case EpollOpKind::connect: return try_connect_done(fd, *parked.op);
     case EpollOpKind::recv:
     case EpollOpKind::send:
-    case EpollOpKind::send_zc: return try_transfer(fd, parked);
+    case EpollOpKind::send_zc:
+    case EpollOpKind::recvmsg:
+    case EpollOpKind::sendmsg: return try_transfer(fd, parked);
   }
   RT_ASSERT(false);
   return Attempt::done;
@@ -197,12 +209,17 @@ EpollBackend::Attempt EpollBackend::try_accept(int fd, Operation& op) {
   }
 }
 
-// recv into caller memory, send and send_zc: one syscall, any result ends the operation.
+// recv into caller memory, send, send_zc, recvmsg and sendmsg: one syscall, any result ends the
+// operation.
 EpollBackend::Attempt EpollBackend::try_transfer(int fd, const ParkedOp& parked) {
   for (;;) {
-    const ssize_t n = parked.kind == EpollOpKind::recv
-                          ? ::recv(fd, parked.target.in, parked.length, kRecvFlags)
-                          : ::send(fd, parked.target.out, parked.length, kSendFlags);
+    ssize_t n = 0;
+    switch (parked.kind) {
+      case EpollOpKind::recv: n = ::recv(fd, parked.target.in, parked.length, kRecvFlags); break;
+      case EpollOpKind::recvmsg: n = ::recvmsg(fd, parked.target.message, kRecvFlags); break;
+      case EpollOpKind::sendmsg: n = ::sendmsg(fd, parked.target.message, kSendFlags); break;
+      default: n = ::send(fd, parked.target.out, parked.length, kSendFlags); break;
+    }
     const int err = n < 0 ? errno : 0;
     if (err == EINTR) continue;
     if (would_block(err)) return Attempt::blocked;

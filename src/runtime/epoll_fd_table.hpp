@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <vector>
 
+#include <sys/socket.h>
+
 #include "runtime/assert.hpp"
 #include "runtime/operation.hpp"
 
@@ -22,6 +24,8 @@ enum class EpollOpKind : uint8_t {
   connect,         // connect() returned EINPROGRESS: wait for writability, then SO_ERROR
   send,
   send_zc,         // like send, plus the kMore / kNotification pair
+  recvmsg,         // one datagram and its source address
+  sendmsg,         // one datagram
 };
 
 /// One operation waiting for readiness, with what it needs to retry its syscall. Kept small:
@@ -31,6 +35,7 @@ struct ParkedOp {
     std::byte* in;          // recv
     const std::byte* out;   // send, send_zc
     EpollBufferRing* ring;  // recv_provided
+    ::msghdr* message;      // recvmsg, sendmsg (sendmsg only reads it)
   };
 
   Operation* op = nullptr;  // nullptr: the slot is free

@@ -108,6 +108,46 @@ Result<std::size_t> SendAwaiter::await_resume() noexcept {
   return static_cast<std::size_t>(r);
 }
 
+RecvFromAwaiter::RecvFromAwaiter(int fd, std::span<std::byte> into, ::sockaddr_storage* from,
+                                 OpOptions options)
+    : IoAwaiter(options), fd_(fd), iov_{into.data(), into.size()} {
+  message_.msg_name = from;
+  message_.msg_namelen = sizeof(::sockaddr_storage);
+  message_.msg_iov = &iov_;
+  message_.msg_iovlen = 1;
+}
+
+void RecvFromAwaiter::await_suspend(std::coroutine_handle<> h) {
+  begin(h);
+  backend().submit_recvmsg(*this, fd_, &message_);
+}
+
+Result<Datagram> RecvFromAwaiter::await_resume() noexcept {
+  int r = final_result();
+  if (r < 0) return errno_code(-r);
+  return Datagram{static_cast<std::size_t>(r), (message_.msg_flags & MSG_TRUNC) != 0};
+}
+
+SendToAwaiter::SendToAwaiter(int fd, std::span<const std::byte> data, const ::sockaddr* to,
+                             ::socklen_t to_len, OpOptions options)
+    : IoAwaiter(options), fd_(fd), iov_{const_cast<std::byte*>(data.data()), data.size()} {
+  message_.msg_name = const_cast<::sockaddr*>(to);
+  message_.msg_namelen = to == nullptr ? 0 : to_len;
+  message_.msg_iov = &iov_;
+  message_.msg_iovlen = 1;
+}
+
+void SendToAwaiter::await_suspend(std::coroutine_handle<> h) {
+  begin(h);
+  backend().submit_sendmsg(*this, fd_, &message_);
+}
+
+Result<std::size_t> SendToAwaiter::await_resume() noexcept {
+  int r = final_result();
+  if (r < 0) return errno_code(-r);
+  return static_cast<std::size_t>(r);
+}
+
 void PollAwaiter::await_suspend(std::coroutine_handle<> h) {
   begin(h);
   backend().submit_poll_readable(*this, fd_);

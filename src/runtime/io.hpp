@@ -2,6 +2,9 @@
 // Awaitable socket operations and sleep for coroutines running on a reactor.
 #pragma once
 
+#include <sys/socket.h>
+#include <sys/uio.h>
+
 #include <coroutine>
 #include <cstddef>
 #include <optional>
@@ -91,6 +94,36 @@ struct SendAwaiter : IoAwaiter {
   bool zero_copy_;
 };
 
+/// One datagram received (recv_from).
+struct Datagram {
+  std::size_t size = 0;    ///< bytes stored
+  bool truncated = false;  ///< the datagram was larger than the buffer (the rest is lost)
+};
+
+struct RecvFromAwaiter : IoAwaiter {
+  RecvFromAwaiter(int fd, std::span<std::byte> into, ::sockaddr_storage* from, OpOptions options);
+  void await_suspend(std::coroutine_handle<> h);
+  /// On success `*from` holds the source address (message_.msg_namelen says how much).
+  Result<Datagram> await_resume() noexcept;
+
+ private:
+  int fd_;
+  ::iovec iov_;
+  ::msghdr message_{};
+};
+
+struct SendToAwaiter : IoAwaiter {
+  SendToAwaiter(int fd, std::span<const std::byte> data, const ::sockaddr* to, ::socklen_t to_len,
+                OpOptions options);
+  void await_suspend(std::coroutine_handle<> h);
+  Result<std::size_t> await_resume() noexcept;
+
+ private:
+  int fd_;
+  ::iovec iov_;
+  ::msghdr message_{};
+};
+
 struct PollAwaiter : IoAwaiter {
   PollAwaiter(int fd, OpOptions options) : IoAwaiter(options), fd_(fd) {}
   void await_suspend(std::coroutine_handle<> h);
@@ -153,6 +186,17 @@ inline SendAwaiter send(int fd, std::span<const std::byte> data, OpOptions optio
 /// One zero-copy send; resumes once the kernel has released `data`.
 inline SendAwaiter send_zero_copy(int fd, std::span<const std::byte> data, OpOptions options = {}) {
   return {fd, data, true, options};
+}
+/// One datagram and its source address (UDP): boundaries kept, `truncated` when `into` was
+/// too small. `into` and `*from` stay valid until it completes.
+inline RecvFromAwaiter recv_from(int fd, std::span<std::byte> into, ::sockaddr_storage* from,
+                                 OpOptions options = {}) {
+  return {fd, into, from, options};
+}
+/// One datagram to `to` (or, with `to` null, on a connected socket).
+inline SendToAwaiter send_to(int fd, std::span<const std::byte> data, const ::sockaddr* to,
+                             ::socklen_t to_len, OpOptions options = {}) {
+  return {fd, data, to, to_len, options};
 }
 /// Waits until `fd` is readable.
 inline PollAwaiter wait_readable(int fd, OpOptions options = {}) { return {fd, options}; }

@@ -161,6 +161,18 @@ void UringBackend::submit_recv(Operation& op, int fd, std::span<std::byte> into)
   io_uring_sqe_set_data(sqe, &op);
 }
 
+void UringBackend::submit_recvmsg(Operation& op, int fd, ::msghdr* message) {
+  io_uring_sqe* sqe = prepare(op);
+  io_uring_prep_recvmsg(sqe, fd, message, 0);
+  io_uring_sqe_set_data(sqe, &op);
+}
+
+void UringBackend::submit_sendmsg(Operation& op, int fd, const ::msghdr* message) {
+  io_uring_sqe* sqe = prepare(op);
+  io_uring_prep_sendmsg(sqe, fd, message, MSG_NOSIGNAL);
+  io_uring_sqe_set_data(sqe, &op);
+}
+
 void UringBackend::submit_send(Operation& op, int fd, std::span<const std::byte> data) {
   io_uring_sqe* sqe = prepare(op);
   io_uring_prep_send(sqe, fd, data.data(), data.size(), MSG_NOSIGNAL);

@@ -28,6 +28,8 @@ class UringBackend final : public Backend {
   void submit_recv(Operation& op, int fd, std::span<std::byte> into) override;
   void submit_send(Operation& op, int fd, std::span<const std::byte> data) override;
   void submit_send_zc(Operation& op, int fd, std::span<const std::byte> data) override;
+  void submit_recvmsg(Operation& op, int fd, ::msghdr* message) override;
+  void submit_sendmsg(Operation& op, int fd, const ::msghdr* message) override;
   void submit_poll_readable(Operation& op, int fd) override;
   void cancel(Operation& op) override;
   unsigned wait(std::optional<std::chrono::nanoseconds> timeout) override;

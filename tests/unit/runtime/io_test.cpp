@@ -184,3 +184,96 @@ TEST_CASE("Receiver::stop ends a pending receive and a destroyed Receiver is saf
   for (int i = 0; i < 10; ++i) f.reactor->run_once(5ms);
   CHECK(f.reactor->buffers().available() == f.reactor->buffers().count());
 }
+
+namespace {
+// A nonblocking UDP socket bound to 127.0.0.1 on an ephemeral port, and that address.
+struct UdpSocket {
+  net::UniqueFd fd;
+  ::sockaddr_in address{};
+  UdpSocket() {
+    fd = net::UniqueFd(::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+    REQUIRE(fd.get() >= 0);
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(::bind(fd.get(), reinterpret_cast<const ::sockaddr*>(&address), sizeof address) == 0);
+    ::socklen_t len = sizeof address;
+    REQUIRE(::getsockname(fd.get(), reinterpret_cast<::sockaddr*>(&address), &len) == 0);
+    const int big = 4 << 20;  // room for every datagram of the test at once
+    ::setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &big, sizeof big);
+  }
+  const ::sockaddr* name() const { return reinterpret_cast<const ::sockaddr*>(&address); }
+};
+}  // namespace
+
+TEST_CASE("datagrams keep their boundaries and their source, up to 65,507 bytes", "[io][udp]") {
+  auto backend = testing::each_backend();
+  INFO(testing::name_of(backend));
+  testing::ReactorFixture f(backend);
+  UdpSocket a;
+  UdpSocket b;
+  auto t = [](UdpSocket& from, UdpSocket& to) -> Task<int> {
+    const std::size_t sizes[] = {1, 0, 1472, 9000, 65507};
+    std::vector<std::byte> out(65507);
+    for (std::size_t i = 0; i < out.size(); ++i) out[i] = static_cast<std::byte>(i * 7);
+    for (std::size_t size : sizes) {
+      auto sent = co_await runtime::send_to(from.fd.get(), std::span(out).first(size), to.name(),
+                                            sizeof to.address);
+      REQUIRE(sent.ok());
+      CHECK(*sent == size);
+    }
+    std::vector<std::byte> in(65536);
+    int checked = 0;
+    for (std::size_t size : sizes) {
+      ::sockaddr_storage source{};
+      auto got = co_await runtime::recv_from(to.fd.get(), in, &source, {.timeout = 5s});
+      REQUIRE(got.ok());
+      CHECK(got->size == size);
+      CHECK_FALSE(got->truncated);
+      CHECK(std::equal(in.begin(), in.begin() + static_cast<std::ptrdiff_t>(size), out.begin()));
+      const auto* v4 = reinterpret_cast<const ::sockaddr_in*>(&source);
+      CHECK(source.ss_family == AF_INET);
+      CHECK(v4->sin_port == from.address.sin_port);
+      ++checked;
+    }
+    // A datagram larger than the buffer is reported, not silently cut.
+    (void)co_await runtime::send_to(from.fd.get(), std::span(out).first(3000), to.name(),
+                                    sizeof to.address);
+    ::sockaddr_storage source{};
+    auto small = co_await runtime::recv_from(to.fd.get(), std::span(in).first(1000), &source);
+    REQUIRE(small.ok());
+    CHECK(small->size == 1000);
+    CHECK(small->truncated);
+    co_return checked;
+  };
+  CHECK(testing::run(*f.reactor, t(a, b)) == 5);
+}
+
+TEST_CASE("a datagram receive waits for its datagram and honours its timeout", "[io][udp]") {
+  auto backend = testing::each_backend();
+  INFO(testing::name_of(backend));
+  testing::ReactorFixture f(backend);
+  UdpSocket a;
+  UdpSocket b;
+  auto t = [](UdpSocket& from, UdpSocket& to) -> Task<bool> {
+    std::vector<std::byte> in(2048);
+    ::sockaddr_storage source{};
+    auto nothing = co_await runtime::recv_from(to.fd.get(), in, &source, {.timeout = 50ms});
+    CHECK(nothing.error() == std::errc::timed_out);
+    // The receive is parked first (nothing there yet), then the datagram arrives.
+    bool got_it = false;
+    runtime::spawn([](UdpSocket& sock, bool& done) -> Task<void> {
+      std::vector<std::byte> buffer(2048);
+      ::sockaddr_storage peer{};
+      auto got = co_await runtime::recv_from(sock.fd.get(), buffer, &peer, {.timeout = 5s});
+      done = got.ok() && got->size == 5;
+    }(to, got_it));
+    (void)co_await runtime::sleep(20ms);
+    const std::string hello = "hello";
+    auto sent = co_await runtime::send_to(from.fd.get(), as_bytes(hello), to.name(),
+                                          sizeof to.address);
+    CHECK(sent.ok());
+    for (int i = 0; i < 500 && !got_it; ++i) (void)co_await runtime::sleep(1ms);
+    co_return got_it;
+  };
+  CHECK(testing::run(*f.reactor, t(a, b)));
+}
