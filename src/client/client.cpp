@@ -33,6 +33,9 @@ Result<net::SocketAddress> bind_address(const ForwardSpec& spec, std::string* er
   const std::string text = (v6 ? "[" + spec.bind_host + "]" : spec.bind_host) + ":" +
                            std::to_string(spec.local_port);
   if (auto numeric = net::SocketAddress::parse(text)) return numeric;
+  if (spec.bind_host == "localhost") {  // IPv4 first, whatever the resolver prefers; ::1 follows
+    return net::SocketAddress::parse("127.0.0.1:" + std::to_string(spec.local_port));
+  }
   ::addrinfo hints{};
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_ADDRCONFIG;
@@ -82,32 +85,57 @@ Client::Client(ClientOptions options, crypto::Ed25519PrivateKey identity,
 
 Client::~Client() = default;
 
+std::string OpenForward::where() const {
+  std::string text;
+  for (const net::SocketAddress& address : bound) {
+    if (!text.empty()) text += " and ";
+    text += address.to_string();
+  }
+  return text;
+}
+
 Result<void> Client::open_listeners(std::string* error) {
   // Cores that hold at least one session listen; the others would have nothing to carry with.
   const unsigned listening_cores = std::min(reactors_, session_count_);
   for (const ForwardSpec& spec : options_.forwards) {
     auto address = bind_address(spec, error);
     if (!address) return address.error();
-    OpenForward forward{spec, *address, {}};
+    OpenForward forward{spec, {*address}, {}};
     // A probe without SO_REUSEPORT first: a port that another program (or another ringtunnel
     // client) holds fails here instead of being silently shared; it also fixes the port when
     // 0 was asked. Then one SO_REUSEPORT socket per core.
-    auto probe = net::listen_tcp(forward.bound, net::ReusePort::no, 1);
+    auto probe = net::listen_tcp(forward.bound[0], net::ReusePort::no, 1);
     if (!probe) {
-      *error = "-L " + spec.name() + ": cannot listen on " + forward.bound.to_string() + ": " +
+      *error = "-L " + spec.name() + ": cannot listen on " + forward.bound[0].to_string() + ": " +
                probe.error().message();
       return probe.error();
     }
-    forward.bound = *net::local_address(probe->get());
+    forward.bound[0] = *net::local_address(probe->get());
     probe->reset();
-    for (unsigned core = 0; core < listening_cores; ++core) {
-      auto listener = net::listen_tcp(forward.bound, net::ReusePort::yes);
-      if (!listener) {
-        *error = "-L " + spec.name() + ": cannot listen on " + forward.bound.to_string() + ": " +
-                 listener.error().message();
-        return listener.error();
+    // `localhost` means both loopbacks, as with ssh -L: a program that tries ::1 first finds
+    // the tunnel too. Where ::1 cannot be had (IPv6 off, the port taken there) IPv4 serves.
+    if (spec.bind_host == "localhost" && forward.bound[0].family() == AF_INET) {
+      auto v6 = *net::SocketAddress::parse("[::1]:" + std::to_string(forward.bound[0].port()));
+      if (auto probe6 = net::listen_tcp(v6, net::ReusePort::no, 1)) {
+        forward.bound.push_back(v6);
+      } else {
+        observe::log_warn("-L {}: listening on {} only: cannot also listen on {}: {}",
+                          spec.name(), forward.bound[0].to_string(), v6.to_string(),
+                          probe6.error().message());
       }
-      forward.listeners.push_back(std::move(*listener));
+    }
+    for (unsigned core = 0; core < listening_cores; ++core) {
+      std::vector<net::UniqueFd> here;
+      for (const net::SocketAddress& where : forward.bound) {
+        auto listener = net::listen_tcp(where, net::ReusePort::yes);
+        if (!listener) {
+          *error = "-L " + spec.name() + ": cannot listen on " + where.to_string() + ": " +
+                   listener.error().message();
+          return listener.error();
+        }
+        here.push_back(std::move(*listener));
+      }
+      forward.listeners.push_back(std::move(here));
     }
     forwards_.push_back(std::move(forward));
   }
@@ -119,7 +147,9 @@ void Client::start_on(runtime::Reactor& reactor) {
   auto core = std::make_unique<ClientCore>(*this, reactor);
   for (const OpenForward& forward : forwards_) {
     if (reactor.id() < forward.listeners.size()) {
-      core->listeners.push_back({&forward, forward.listeners[reactor.id()].get(), nullptr});
+      for (const net::UniqueFd& fd : forward.listeners[reactor.id()]) {
+        core->listeners.push_back({&forward, fd.get(), nullptr});
+      }
     }
   }
   ClientCore& ref = *core;
@@ -142,13 +172,13 @@ Task<void> Client::first_session_up(ClientCore& core0) {
       auto accepted = co_await session->check_stream(std::move(target), &message);
       if (accepted) {
         observe::log_info("tunnel {}: listening on {}; the server accepts {}:{}",
-                          forward.spec.name(), forward.bound.to_string(), forward.spec.target_host,
+                          forward.spec.name(), forward.where(), forward.spec.target_host,
                           forward.spec.target_port);
       } else if (accepted.error() == std::errc::operation_canceled) {
         break;  // the session ended meanwhile: its end is reported
       } else {
         observe::log_warn("tunnel {}: listening on {}, but the server refuses it: {}: {}",
-                          forward.spec.name(), forward.bound.to_string(),
+                          forward.spec.name(), forward.where(),
                           protocol::to_string(protocol::reason_of(accepted.error())), message);
       }
       session = core0.pick_session();

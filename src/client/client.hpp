@@ -48,8 +48,12 @@ struct ClientOptions {
 /// One -L forward once its listeners are open (the port is the real one when 0 was asked).
 struct OpenForward {
   ForwardSpec spec;
-  net::SocketAddress bound;
-  std::vector<net::UniqueFd> listeners;  ///< one per reactor that holds sessions; [i] → core i
+  /// Where it listens: one address, or for `localhost` 127.0.0.1 and ::1 (the same port).
+  std::vector<net::SocketAddress> bound;
+  /// [core][address]: one SO_REUSEPORT socket per address on each reactor that holds sessions.
+  std::vector<std::vector<net::UniqueFd>> listeners;
+  /// "127.0.0.1:15432 and [::1]:15432", for log lines.
+  std::string where() const;
 };
 
 struct ClientCore;

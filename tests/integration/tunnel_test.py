@@ -370,6 +370,35 @@ def case_server_fingerprint(t):
     server.stop_ok()
 
 
+def case_localhost_both(t):
+    """-L without a bind address listens on localhost: 127.0.0.1 and ::1 on the same port (as ssh
+    -L does), so a program that tries ::1 first finds the tunnel; both carry the echo."""
+    echo = t.echo()
+    server = t.server("server", t.path("server-data"))
+    spec = f"0:127.0.0.1:{echo.port}"
+    client = t.client("client", t.path("client-data"), server.port, [spec], token=server.token)
+    name = "localhost:" + spec  # the tunnel's name in the log spells the bind address out
+    tunnels = t.ready(client, 1)
+    port = t.accepted_port(tunnels, name)
+    line = tunnels[name][1]
+    check(echo_roundtrip(port, b"over IPv4") == b"over IPv4", "no echo on 127.0.0.1")
+    try:
+        probe = socket.create_server(("::1", 0), family=socket.AF_INET6)
+        probe.close()
+    except OSError as e:
+        check(f"127.0.0.1:{port} only" in client.text(), f"::1 is unusable here ({e}) but the "
+              "client did not say it listens on IPv4 only")
+        return
+    check(f"listening on 127.0.0.1:{port} and [::1]:{port}" in line,
+          f"the tunnel line does not name both loopbacks: {line}")
+    with socket.create_connection(("::1", port), timeout=10) as s:
+        s.sendall(b"over IPv6")
+        s.shutdown(socket.SHUT_WR)
+        check(read_all(s, 10) == b"over IPv6", "no echo on [::1]")
+    client.stop_ok()
+    server.stop_ok()
+
+
 def case_bad_usage(t):
     """Bad usage exits 2, names the problem and creates no data dir."""
     port = str(free_port())
@@ -461,6 +490,7 @@ CASES = {
     "file_modes": case_file_modes,
     "trust_first_client": case_trust_first_client,
     "server_fingerprint": case_server_fingerprint,
+    "localhost_both": case_localhost_both,
     "bad_usage": case_bad_usage,
     "server_port_zero": case_server_port_zero,
     "client_second_session": case_client_second_session,
