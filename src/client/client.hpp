@@ -61,7 +61,7 @@ struct ClientCore;
 /// Counters summed over every core (read after the engine has stopped).
 struct ClientTotals {
   std::uint64_t sessions = 0;
-  std::uint64_t reconnects = 0;       ///< sessions set up again after one was lost
+  std::uint64_t reconnects = 0;       ///< sessions set up again after one was lost (up again)
   std::uint64_t streams = 0;          ///< accepted by the server
   std::uint64_t streams_refused = 0;
   std::uint64_t bytes_out = 0;        ///< from local applications to the server

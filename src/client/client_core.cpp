@@ -62,7 +62,9 @@ Task<void> ClientCore::keeper(Slot& slot) {
     if (setup == Setup::stopped || setup == Setup::fatal || stopping) break;
     if (setup == Setup::up) {
       slot.backoff.reset();
-      if (!slot.ever_up) {
+      if (slot.ever_up) {
+        ++totals.reconnects;
+      } else {
         slot.ever_up = true;
         if (slot.index == 0) {
           co_await client.first_session_up(*this);  // tunnel checks, then the other slots
@@ -80,7 +82,6 @@ Task<void> ClientCore::keeper(Slot& slot) {
       co_await SessionEnded{slot};
       if (stopping) break;
       why = slot.ended_because;
-      ++totals.reconnects;
     }
     const auto pause = slot.backoff.next();
     observe::log_warn("session {} to {}: {}; trying again in {:.1f} s", slot.index,

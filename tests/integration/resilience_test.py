@@ -209,6 +209,8 @@ def case_connect_wait(t):
                     r"within --connect-wait 1\.0 s; connection closed", "the give-up line")
     check(client.alive(), "the client exited")
     client.stop_ok()
+    check(re.search(r"client stopped after \d+ s: .* 0 reconnect\(s\)", client.text()),
+          "a session lost and never set up again was counted as a reconnect")
 
 
 def case_silent_network(t):
