@@ -79,7 +79,7 @@ Client::Client(ClientOptions options, crypto::Ed25519PrivateKey identity,
       host_trust_(crypto::KnownHosts(options_.known_hosts_path),
                   [&] {
                     TrustOptions trust = options_.trust;
-                    trust.host_port = host_port(options_.server_host, options_.server_port);
+                    trust.host_port = server_label_;
                     return trust;
                   }()) {}
 
@@ -205,7 +205,7 @@ void Client::session_up(unsigned index) {
   (void)index;
   if (++sessions_up_ == session_count_) {
     observe::log_info("client ready: {} tunnel(s) over {} session(s) to {}", forwards_.size(),
-                      session_count_, host_port(options_.server_host, options_.server_port));
+                      session_count_, server_label_);
   }
 }
 
@@ -226,7 +226,7 @@ Task<Result<void>> Client::trust(const tunnel::ServerIdentity& identity) {
       return v;
     });
     fatal(!again.result ? again.message
-                        : "server " + host_port(options_.server_host, options_.server_port) +
+                        : "server " + server_label_ +
                               " presented " + identity.fingerprint +
                               " on a later connection, not the " + *trusted_fingerprint_ +
                               " this client started with; refusing (restart the client to "

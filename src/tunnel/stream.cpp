@@ -101,9 +101,7 @@ bool Stream::start(std::uint32_t send_credit) {
     ++tasks_;
     runtime::spawn(drain());
   } else if (accepter && fin_received_) {
-    ::shutdown(socket_.get(), SHUT_WR);
-    in_done_ = true;
-    maybe_finish();
+    half_close();
   }
   return true;
 }
@@ -259,11 +257,7 @@ runtime::Task<void> Stream::drain() {
   std::vector<std::byte>().swap(draining_);
   if (backlog_.empty()) std::vector<std::byte>().swap(backlog_);
   draining_active_ = false;
-  if (state_ == State::open && fin_received_ && !in_done_) {
-    ::shutdown(socket_.get(), SHUT_WR);
-    in_done_ = true;
-    maybe_finish();
-  }
+  if (state_ == State::open && fin_received_ && !in_done_) half_close();
   task_ended();
 }
 
@@ -287,9 +281,13 @@ void Stream::on_fin() {
   if (state_ != State::open) return;
   fin_received_ = true;
   if (draining_active_ || backlog_size_ > 0) return;  // drain() half-closes when done
-  ::shutdown(socket_.get(), SHUT_WR);
+  half_close();
+}
+
+void Stream::half_close() {
+  ::shutdown(socket_.get(), SHUT_WR);  // the peer's FIN, once everything before it is written
   in_done_ = true;
-  maybe_finish();
+  maybe_finish();  // may release this stream: nothing after it
 }
 
 void Stream::maybe_finish() {

@@ -166,6 +166,7 @@ class Stream {
   void consumed(std::size_t bytes);
   void local_failed(std::error_code error, const char* what);
   void drop_backlog() noexcept;
+  void half_close();
   void backlog_append(std::span<const std::byte> bytes);
   void maybe_finish();
   void wake_pump() noexcept;
