@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// Session: the read loop and frame dispatch, stream bookkeeping, and the way a session ends.
+// Session: streams and their bookkeeping, the read loop and frame dispatch.
 #include "tunnel/session.hpp"
 
 #include <sys/socket.h>
@@ -13,25 +13,16 @@
 #include "observe/log.hpp"
 #include "protocol/wire.hpp"
 #include "runtime/io.hpp"
+#include "tunnel/session_detail.hpp"
 
 namespace ringtunnel::tunnel {
 namespace {
 
 using protocol::FrameType;
 using protocol::Reason;
-using namespace std::chrono_literals;
-
-// How long a closing session may take to get its CLOSE out before the socket is cut.
-constexpr auto kCloseFlushLimit = 5s;
-
-std::error_code reason_code(Reason reason) noexcept { return protocol::make_error_code(reason); }
-
-// A message fit for a str8: at most 255 bytes, cut on a UTF-8 boundary.
-std::string_view fit_str8(std::string_view text) noexcept {
-  text = text.substr(0, protocol::kMaxStr8);
-  while (!text.empty() && !protocol::is_valid_utf8(text)) text.remove_suffix(1);
-  return text;
-}
+using detail::fit_str8;
+using detail::kCloseFlushLimit;
+using detail::reason_code;
 
 bool is_own_stream(protocol::Role role, std::uint32_t id) noexcept {
   return id != 0 && protocol::stream_opener(id) == role;
@@ -275,6 +266,21 @@ Stream* Session::find(std::uint32_t id) noexcept {
 bool Session::seen(std::uint32_t id) const noexcept {
   if (is_own_stream(config_.role, id)) return id <= last_own_id_;
   return peer_ids_.seen(id);
+}
+
+void Session::end_streams(Reason reason) {
+  for (auto& [id, wait] : checks_) wait->finish(errno_code(ECANCELED), "the session ended");
+  checks_.clear();
+  std::vector<Stream*> all;
+  all.reserve(streams_.size());
+  for (auto& [id, stream] : streams_) all.push_back(stream);
+  for (Stream* stream : all) {
+    if (stream->state() == Stream::State::accepting) {
+      stream->abandon();
+    } else {
+      stream->abort(reason, false);  // may release it: not touched again
+    }
+  }
 }
 
 // ---- reading ------------------------------------------------------------------------------
@@ -524,101 +530,6 @@ Result<void> Session::on_session_frame(const protocol::FrameView& frame) {
       return {};
     }
   }
-}
-
-// ---- ending -------------------------------------------------------------------------------
-
-runtime::Task<void> Session::run_writer() {
-  co_await writer_.run();
-  if (writer_.error() && !closing_) fail(writer_.error());
-  // Everything that will ever be sent is out (or cannot be): let the reader see EOF too.
-  ::shutdown(socket_.get(), SHUT_RDWR);
-  writer_done_ = true;
-  maybe_finished();
-}
-
-void Session::fail(std::error_code error) {
-  if (closing_) return;
-  end_reason_ = error;
-  const Reason reason = protocol::reason_of(error);
-  observe::log_warn("{}: closing: {}", name(), error.message());
-  close(reason == Reason::ok ? Reason::internal_error : reason, error.message());
-}
-
-void Session::close(Reason reason, std::string_view message) {
-  if (closing_) return;
-  closing_ = true;
-  end_streams(reason == Reason::ok ? Reason::going_away : reason);
-  writer_.close(reason, fit_str8(message));
-  close_deadline_.deadline = runtime::Clock::now() + kCloseFlushLimit;
-  reactor_.timers().add(close_deadline_);
-}
-
-void Session::drain(Reason reason, std::string_view message) {
-  if (closing_ || draining_) return;
-  draining_ = true;
-  drain_reason_ = reason;
-  (void)writer_.control(0, protocol::GoAway{peer_ids_.last(), reason, fit_str8(message)});
-  if (streams_.empty()) close(reason, message);
-}
-
-void Session::heartbeat_due(runtime::Timer& timer) {
-  auto* self = static_cast<Session*>(timer.context);
-  if (self->closing_) return;
-  const auto now = runtime::Clock::now();
-  const Heartbeat::Tick tick = self->heartbeat_.tick(now);
-  if (tick.dead) {
-    // The peer cannot take a CLOSE either: end at once rather than wait to flush one.
-    observe::log_warn("{}: nothing heard from the peer for {:.1f} s; the connection is dead "
-                      "(idle_timeout)",
-                      self->name(),
-                      std::chrono::duration<double>(self->config_.heartbeat.timeout).count());
-    self->end_reason_ = reason_code(Reason::idle_timeout);
-    self->closing_ = true;
-    self->end_streams(Reason::idle_timeout);
-    self->cut();
-    return;
-  }
-  if (tick.ping) {
-    if (self->writer_.control(0, protocol::Ping{*tick.ping})) ++self->stats_.pings_sent;
-  }
-  timer.deadline = now + self->heartbeat_.check_every();
-  self->reactor_.timers().add(timer);
-}
-
-void Session::cut() noexcept {
-  writer_.stop();
-  ::shutdown(socket_.get(), SHUT_RDWR);
-}
-
-void Session::close_deadline_passed(runtime::Timer& timer) {
-  auto* self = static_cast<Session*>(timer.context);
-  observe::log_warn("{}: the peer did not take the CLOSE within {} s; cutting the connection",
-                    self->name(), kCloseFlushLimit.count());
-  self->cut();
-}
-
-void Session::end_streams(Reason reason) {
-  for (auto& [id, wait] : checks_) wait->finish(errno_code(ECANCELED), "the session ended");
-  checks_.clear();
-  std::vector<Stream*> all;
-  all.reserve(streams_.size());
-  for (auto& [id, stream] : streams_) all.push_back(stream);
-  for (Stream* stream : all) {
-    if (stream->state() == Stream::State::accepting) {
-      stream->abandon();
-    } else {
-      stream->abort(reason, false);  // may release it: not touched again
-    }
-  }
-}
-
-void Session::maybe_finished() {
-  if (ended_ || !reader_done_ || !writer_done_ || !streams_.empty()) return;
-  ended_ = true;
-  reactor_.timers().remove(close_deadline_);
-  reactor_.timers().remove(heartbeat_timer_);
-  handler_.on_session_end(*this, end_reason_);
 }
 
 }  // namespace ringtunnel::tunnel
