@@ -92,6 +92,14 @@ class PacedTransfer:
         threading.Thread(target=self._send, daemon=True).start()
         threading.Thread(target=self._receive, daemon=True).start()
 
+    @classmethod
+    def running(cls, port):
+        """A transfer that has been flowing for half a second (well before it is done)."""
+        transfer = cls(port)
+        check(transfer.started.wait(10), "the transfer did not start")
+        time.sleep(0.5)
+        return transfer
+
     def _send(self):
         try:
             begin, step = time.monotonic(), 65536
@@ -269,9 +277,7 @@ def case_server_drain(t):
     echo = t.echo()
     server = t.server("server", t.path("server-data"))
     client, port = t.enrolled("client", server, t.path("client-data"), echo)
-    transfer = PacedTransfer(port)
-    check(transfer.started.wait(10), "the transfer did not start")
-    time.sleep(0.5)
+    transfer = PacedTransfer.running(port)
     server.terminate()
     rc = server.wait_exit(20)
     transfer.check_complete("SIGTERM on the server during a transfer")
@@ -320,9 +326,7 @@ def case_client_drain(t):
     echo = t.echo()
     server = t.server("server", t.path("server-data"))
     client, port = t.enrolled("client", server, t.path("client-data"), echo)
-    transfer = PacedTransfer(port)
-    check(transfer.started.wait(10), "the transfer did not start")
-    time.sleep(0.5)
+    transfer = PacedTransfer.running(port)
     client.terminate()
     deadline = time.monotonic() + 5
     refused = False
