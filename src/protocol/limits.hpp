@@ -53,6 +53,11 @@ inline constexpr uint32_t kDefaultWindow = 2u << 20;
 /// DATA an opener may send before OPEN_OK (early data): the accepter holds it until its
 /// upstream connection is up. OPEN_OK windows are at least this large.
 inline constexpr uint32_t kEarlyDataLimit = 4096;
+/// Of a UDP flow's early data, the accepter keeps at most this many datagrams (later ones are
+/// dropped, as UDP may drop; an opener sends no more than this early).
+inline constexpr uint32_t kMaxEarlyDatagrams = 16;
+/// The largest UDP payload over IPv4 (65,535 - 20 - 8); IPv6 allows 20 bytes more.
+inline constexpr uint32_t kMaxDatagram = 65507;
 /// A sender sends KEY_UPDATE before this many records on one key...
 inline constexpr uint64_t kKeyUpdateRecords = uint64_t{1} << 24;
 /// ...or before this long on one key, whichever comes first.

@@ -22,10 +22,18 @@ inline constexpr uint8_t kOpenKindTcp = 1;
 /// OPEN.kind for a policy check: "would a TCP stream to host:port be accepted?" The peer
 /// answers OPEN_OK or OPEN_REFUSED without connecting anywhere, and the stream ends there.
 inline constexpr uint8_t kOpenKindTcpCheck = 2;
+/// OPEN.kind for a UDP flow: each DATA frame is one datagram (docs/protocol.md §3).
+inline constexpr uint8_t kOpenKindUdp = 3;
+/// OPEN.kind for a policy check of a UDP flow (as kOpenKindTcpCheck).
+inline constexpr uint8_t kOpenKindUdpCheck = 4;
 
-/// True for the kinds version 1 defines (TCP, TCP check).
+/// True for the kinds version 1 defines (TCP, TCP check, UDP, UDP check).
 constexpr bool is_known_open_kind(uint8_t kind) noexcept {
-  return kind == kOpenKindTcp || kind == kOpenKindTcpCheck;
+  return kind >= kOpenKindTcp && kind <= kOpenKindUdpCheck;
+}
+/// True for the two check kinds, which open nothing.
+constexpr bool is_check_kind(uint8_t kind) noexcept {
+  return kind == kOpenKindTcpCheck || kind == kOpenKindUdpCheck;
 }
 
 // Payload structs. String fields are views: after decode they point into the payload (valid

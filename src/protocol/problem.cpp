@@ -63,7 +63,7 @@ constexpr FieldInfo kFields[] = {
     {Field::auth_result_max_streams, "AuthResult", "max_streams", nullptr},
     {Field::auth_result_heartbeat_ms, "AuthResult", "heartbeat_ms", "at least 1"},
     {Field::open, "OPEN", nullptr, nullptr},
-    {Field::open_kind, "OPEN", "kind", "1 (TCP) or 2 (TCP check)"},
+    {Field::open_kind, "OPEN", "kind", "1 (TCP), 2 (TCP check), 3 (UDP) or 4 (UDP check)"},
     {Field::open_window, "OPEN", "window", nullptr},
     {Field::open_port, "OPEN", "port", nullptr},
     {Field::open_host, "OPEN", "host", "255"},
