@@ -78,6 +78,42 @@ Result<UniqueFd> listen_tcp(const SocketAddress& address, ReusePort reuse_port, 
   return socket;
 }
 
+namespace {
+
+Result<UniqueFd> udp_socket(int family) {
+  if (family != AF_INET && family != AF_INET6) return errno_code(EAFNOSUPPORT);
+  const int fd = ::socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP);
+  if (fd < 0) return last_error();
+  UniqueFd socket(fd);
+  constexpr int kBuffer = 4 * 1024 * 1024;
+  (void)set_int_option(fd, SOL_SOCKET, SO_RCVBUF, kBuffer);  // best effort: capped, not refused
+  (void)set_int_option(fd, SOL_SOCKET, SO_SNDBUF, kBuffer);
+  return socket;
+}
+
+}  // namespace
+
+Result<UniqueFd> bind_udp(const SocketAddress& address, ReusePort reuse_port) {
+  auto socket = udp_socket(address.family());
+  if (!socket) return socket.error();
+  const int fd = socket->get();
+  if (reuse_port == ReusePort::yes) {
+    if (auto set = set_int_option(fd, SOL_SOCKET, SO_REUSEPORT, 1); !set) return set.error();
+  }
+  if (address.family() == AF_INET6) {
+    if (auto set = set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1); !set) return set.error();
+  }
+  if (::bind(fd, address.sockaddr(), address.length()) != 0) return last_error();
+  return socket;
+}
+
+Result<UniqueFd> connect_udp(const SocketAddress& address) {
+  auto socket = udp_socket(address.family());
+  if (!socket) return socket.error();
+  if (::connect(socket->get(), address.sockaddr(), address.length()) != 0) return last_error();
+  return socket;
+}
+
 Result<UniqueFd> tcp_socket(int family) {
   return open_tcp_socket(family, SOCK_NONBLOCK | SOCK_CLOEXEC);
 }

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// TCP socket helpers: listeners, sockets to connect, addresses, options, test-only blocking pairs.
+// Socket helpers: TCP listeners and sockets to connect, UDP sockets, addresses, options,
+// test-only blocking pairs.
 #pragma once
 
 #include <utility>
@@ -27,6 +28,18 @@ Result<UniqueFd> listen_tcp(const SocketAddress& address, ReusePort reuse_port, 
 /// close-on-exec, for a connect submitted through io_uring or epoll.
 /// Errors: EAFNOSUPPORT for any other family; otherwise socket(2) errno.
 Result<UniqueFd> tcp_socket(int family);
+
+/// A UDP socket bound to `address` (non-blocking, close-on-exec) that receives from anyone:
+/// a UDP tunnel's local end. SO_REUSEPORT when asked (the kernel then keeps each source on one
+/// socket); IPv6 sockets set IPV6_V6ONLY. Asks for 4 MiB socket buffers (the kernel caps
+/// them at net.core.rmem_max / wmem_max), so a burst of large datagrams is not lost at once.
+/// Errors: EAFNOSUPPORT for an empty address; otherwise socket/setsockopt/bind errno.
+Result<UniqueFd> bind_udp(const SocketAddress& address, ReusePort reuse_port);
+
+/// A UDP socket connected to `address` (non-blocking, close-on-exec): one flow to a UDP
+/// service, which then only hears that service's replies. Connecting a UDP socket sends
+/// nothing, so this never blocks. Errors: socket/connect errno (ENETUNREACH...).
+Result<UniqueFd> connect_udp(const SocketAddress& address);
 
 /// The address `fd` is bound to (getsockname). Errors: EBADF, ENOTSOCK; EAFNOSUPPORT for a
 /// non-IP socket.
