@@ -127,10 +127,30 @@ bool Session::open_stream(net::UniqueFd& local, const OpenTarget& target) {
   return true;
 }
 
-runtime::Task<Result<void>> Session::check_stream(OpenTarget target, std::string* message) {
+Stream* Session::open_datagram_stream(const OpenTarget& target, const DatagramPath& path) {
+  if (!accepting_streams()) return nullptr;
+  const std::uint32_t id = next_stream_id();
+  protocol::Open open{protocol::kOpenKindUdp, config_.receive_window, target.port, target.host,
+                      target.tunnel};
+  if (auto queued = writer_.control(id, open); !queued) {
+    observe::log_warn("{}: cannot open a flow for tunnel '{}': {}", name(), target.tunnel,
+                      queued.error().message());
+    return nullptr;
+  }
+  auto* stream = new Stream(*this, id, Stream::Kind::udp, target, config_.receive_window, 0);
+  stream->attach_datagram_path(path);
+  streams_.emplace(id, stream);
+  ++own_open_;
+  stream->start_early();
+  return stream;
+}
+
+runtime::Task<Result<void>> Session::check_stream(OpenTarget target, std::string* message,
+                                                  bool udp) {
   if (!started_ || closing_ || peer_goaway_) co_return errno_code(ECANCELED);
   const std::uint32_t id = next_stream_id();
-  protocol::Open open{protocol::kOpenKindTcpCheck, 0, target.port, target.host, target.tunnel};
+  protocol::Open open{udp ? protocol::kOpenKindUdpCheck : protocol::kOpenKindTcpCheck, 0,
+                      target.port, target.host, target.tunnel};
   if (auto queued = writer_.control(id, open); !queued) co_return queued.error();
   CheckWait wait{*this, id, message, {}};
   checks_.emplace(id, &wait);
@@ -148,7 +168,7 @@ void Session::accept(Stream& stream, net::UniqueFd upstream) {
     return;
   }
   (void)writer_.control(stream.id(), protocol::OpenOk{config_.receive_window});
-  ++stats_.streams_accepted;
+  ++(stream.kind() == Stream::Kind::udp ? stats_.flows_accepted : stats_.streams_accepted);
   stream.attach(std::move(upstream));
   (void)stream.start(stream.send_credit());  // the accepter's credit has no early part
 }
@@ -242,7 +262,8 @@ void Session::release(Stream& stream) noexcept {
   const std::uint32_t id = stream.id();
   if (streams_.erase(id) == 0) return;
   forget_delivery(stream);
-  if (stream.kind() == Stream::Kind::tcp) {
+  stream.released();
+  if (stream.kind() != Stream::Kind::check) {
     if (is_own_stream(config_.role, id)) {
       --own_open_;
     } else {
@@ -365,7 +386,7 @@ Result<void> Session::on_open(const protocol::FrameView& frame) {
   auto open = protocol::decode_open(frame.payload);
   if (!open) return open.error();
   if (auto fresh = peer_ids_.on_open(frame.stream_id); !fresh) return fresh.error();
-  const bool check = open->kind == protocol::kOpenKindTcpCheck;
+  const bool check = protocol::is_check_kind(open->kind);
   if (closing_ || peer_goaway_ || draining_) {
     return writer_.control(frame.stream_id,
                            protocol::OpenRefused{Reason::going_away, "the session is closing"});
@@ -377,8 +398,11 @@ Result<void> Session::on_open(const protocol::FrameView& frame) {
                                                  "too many streams in this session"});
   }
   OpenTarget target{std::string(open->host), open->port, std::string(open->tunnel)};
-  auto* stream = new Stream(*this, frame.stream_id, check ? Stream::Kind::check : Stream::Kind::tcp,
-                            std::move(target), config_.receive_window, open->window);
+  const Stream::Kind kind = check                                   ? Stream::Kind::check
+                           : open->kind == protocol::kOpenKindUdp ? Stream::Kind::udp
+                                                                  : Stream::Kind::tcp;
+  auto* stream = new Stream(*this, frame.stream_id, kind, std::move(target),
+                            config_.receive_window, open->window);
   streams_.emplace(frame.stream_id, stream);
   if (!check) ++peer_open_;
   handler_.on_open_request(*this, *stream, *open);
@@ -414,7 +438,7 @@ Result<void> Session::on_open_reply(const protocol::FrameView& frame) {
   if (stream == nullptr || stream->state() == Stream::State::closed) return {};  // reset by us
   if (stream->state() != Stream::State::opening) return reason_code(Reason::protocol_error);
   if (ok) {
-    ++stats_.streams_opened;
+    ++(stream->kind() == Stream::Kind::udp ? stats_.flows_opened : stats_.streams_opened);
     // A window smaller than the early data already sent breaks §3's rule.
     if (!stream->start(accepted->window)) return reason_code(Reason::flow_control);
     return {};
@@ -461,6 +485,7 @@ Result<void> Session::on_stream_frame(const protocol::FrameView& frame) {
     case FrameType::fin: {
       auto fin = protocol::decode_fin(frame.payload);
       if (!fin) return fin.error();
+      if (stream->kind() == Stream::Kind::udp) return reason_code(Reason::protocol_error);
       if (early) {
         stream->on_early_fin();
         return {};

@@ -43,8 +43,10 @@ struct SessionConfig {
 
 /// Counters of one session (plain integers, this reactor only).
 struct SessionStats {
-  std::uint64_t streams_opened = 0;    ///< by us, accepted by the peer
-  std::uint64_t streams_accepted = 0;  ///< by the peer, accepted by us
+  std::uint64_t streams_opened = 0;    ///< TCP, by us, accepted by the peer
+  std::uint64_t streams_accepted = 0;  ///< TCP, by the peer, accepted by us
+  std::uint64_t flows_opened = 0;      ///< UDP flows, by us, accepted by the peer
+  std::uint64_t flows_accepted = 0;    ///< UDP flows, by the peer, accepted by us
   std::uint64_t streams_refused = 0;   ///< either way
   std::uint64_t streams_reset = 0;
   std::uint64_t bytes_in = 0;          ///< DATA payload received
@@ -53,7 +55,14 @@ struct SessionStats {
   std::uint64_t backlog_resets = 0;    ///< streams reset by the memory cap
   std::uint64_t pings_sent = 0;
   std::uint64_t pongs_matched = 0;     ///< answers to our PINGs (each gave an RTT)
+  std::uint64_t datagrams_in = 0;      ///< UDP datagrams from the peer (bytes in bytes_in)
+  std::uint64_t datagrams_out = 0;     ///< UDP datagrams to the peer (bytes in bytes_out)
+  DatagramDrops datagram_drops;        ///< UDP datagrams dropped on this end, by cause
 };
+
+/// ", 2 UDP flows, 12 datagrams in, 12 out, 1 dropped (1 too large)" for a session that carried UDP, else
+/// empty: the tail of a session's end-of-life log line.
+std::string describe_datagrams(const SessionStats& stats);
 
 class Session;
 
@@ -104,13 +113,20 @@ class Session {
   /// when this session takes no new streams (closing, GOAWAY, the peer's stream limit).
   bool open_stream(net::UniqueFd& local, const OpenTarget& target);
 
-  /// Asks the peer whether a stream to `target` would be accepted, without connecting.
-  /// Ok, or the refusal's reason with the peer's message in `*message`; ECANCELED when the
-  /// session ends first.
-  runtime::Task<Result<void>> check_stream(OpenTarget target, std::string* message);
+  /// Opens a UDP flow to `target` (OPEN kind 3): datagrams given to the stream's
+  /// send_datagram go out as early data or once the peer's OPEN_OK arrives; the peer's go to
+  /// `path`. A refusal or reset ends the stream (path.released hears why). Null when this
+  /// session takes no new streams (as open_stream).
+  Stream* open_datagram_stream(const OpenTarget& target, const DatagramPath& path);
 
-  /// Accepts a peer's stream (see SessionHandler): OPEN_OK, then bytes flow over `upstream`.
-  /// For a check stream `upstream` is empty. An abandoned stream is just freed.
+  /// Asks the peer whether a stream (`udp`: a UDP flow) to `target` would be accepted,
+  /// without connecting. Ok, or the refusal's reason with the peer's message in `*message`;
+  /// ECANCELED when the session ends first.
+  runtime::Task<Result<void>> check_stream(OpenTarget target, std::string* message,
+                                           bool udp = false);
+
+  /// Accepts a peer's stream (see SessionHandler): OPEN_OK, then bytes flow over `upstream`
+  /// (for a UDP flow, a connected UDP socket). For a check stream `upstream` is empty. An abandoned stream is just freed.
   void accept(Stream& stream, net::UniqueFd upstream);
   /// Refuses a peer's stream with OPEN_REFUSED(reason, message).
   void refuse(Stream& stream, protocol::Reason reason, std::string_view message);
@@ -120,7 +136,8 @@ class Session {
   void close(protocol::Reason reason, std::string_view message);
   /// Ends the session gracefully: GOAWAY(reason, message) now, so the peer opens no more
   /// streams here (an OPEN that crosses it is refused, going_away); the streams already open
-  /// go on, and CLOSE(reason) follows once the last has finished. close() still ends it early.
+  /// go on, and CLOSE(reason) follows once the last has finished. UDP flows, which have no
+  /// end of their own, are reset (reason) at once. close() still ends it early.
   void drain(protocol::Reason reason, std::string_view message);
   bool draining() const noexcept { return draining_; }
 

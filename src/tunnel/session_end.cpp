@@ -44,7 +44,14 @@ void Session::drain(Reason reason, std::string_view message) {
   draining_ = true;
   drain_reason_ = reason;
   (void)writer_.control(0, protocol::GoAway{peer_ids_.last(), reason, fit_str8(message)});
-  if (streams_.empty()) close(reason, message);
+  // A UDP flow never finishes by itself: it ends now (its next datagram opens a flow on the
+  // client's next session).
+  std::vector<Stream*> flows;
+  for (auto& [id, stream] : streams_) {
+    if (stream->kind() == Stream::Kind::udp) flows.push_back(stream);
+  }
+  for (Stream* flow : flows) flow->abort(reason, true);  // may release it, and the last may close
+  if (streams_.empty() && !closing_) close(reason, message);
 }
 
 void Session::heartbeat_due(runtime::Timer& timer) {

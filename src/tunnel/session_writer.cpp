@@ -85,7 +85,19 @@ void SessionWriter::wake() noexcept {
 
 bool SessionWriter::has_work() const noexcept {
   if (close_sent_) return false;
-  return !control_.empty() || window_head_ != nullptr || data_head_ != nullptr || closing_;
+  return !control_.empty() || !datagrams_.empty() || window_head_ != nullptr ||
+         data_head_ != nullptr || closing_;
+}
+
+bool SessionWriter::datagram(Stream& stream, std::span<const std::byte> bytes) {
+  if (datagram_bytes_ + bytes.size() > kMaxQueuedDatagramBytes) return false;
+  QueuedDatagram entry{&stream, std::make_unique_for_overwrite<std::byte[]>(bytes.size()),
+                       static_cast<std::uint32_t>(bytes.size()), {}};
+  if (!bytes.empty()) std::memcpy(entry.bytes.get(), bytes.data(), bytes.size());
+  datagrams_.push_back(std::move(entry));
+  datagram_bytes_ += bytes.size();
+  wake();
+  return true;
 }
 
 void SessionWriter::window(Stream& stream) {
@@ -101,6 +113,13 @@ void SessionWriter::data(Stream& stream) {
 void SessionWriter::forget(Stream& stream) noexcept {
   DataList::remove(data_head_, data_tail_, stream);
   WindowList::remove(window_head_, window_tail_, stream);
+  if (datagrams_.empty()) return;
+  // Never called while a record is being built (datagrams_taken_ is 0 then).
+  std::erase_if(datagrams_, [&](const QueuedDatagram& entry) {
+    if (entry.stream != &stream) return false;
+    datagram_bytes_ -= entry.size;
+    return true;
+  });
 }
 
 void SessionWriter::close(protocol::Reason reason, std::string_view message) {
@@ -142,14 +161,19 @@ runtime::Task<void> SessionWriter::run() {
 Result<std::size_t> SessionWriter::flush(Clock::time_point now) {
   const std::size_t largest = channel_.sealed_size(channel_.max_plaintext());
   std::size_t used = 0;
-  while (has_work() && out_capacity_ - used >= largest) {
+  // With datagrams waiting, one record per send: the datagrams behind them (and the PONGs
+  // and small frames of interactive streams) wait for a 64 KiB send, not a 512 KiB one.
+  const std::size_t capacity = datagrams_.empty() ? out_capacity_ : largest;
+  while (has_work() && capacity - used >= largest) {
     Record record;
     pieces_.clear();
     take_control(record);
+    take_datagrams(record);
     take_windows(record);
     take_data(record);
     const bool others_left = !control_.empty() && control_taken_ < control_.size();
-    if (closing_ && !others_left && data_head_ == nullptr && window_head_ == nullptr &&
+    if (closing_ && !others_left && datagrams_taken_ == datagrams_.size() &&
+        data_head_ == nullptr && window_head_ == nullptr &&
         record.plaintext + close_frame_.size() <= channel_.max_plaintext()) {
       pieces_.push_back(close_frame_);
       record.plaintext += close_frame_.size();
@@ -184,6 +208,22 @@ void SessionWriter::take_control(Record& record) {
     record.plaintext += size;
   }
   if (control_taken_ > 0) pieces_.push_back(std::span(control_).first(control_taken_));
+}
+
+void SessionWriter::take_datagrams(Record& record) {
+  datagrams_taken_ = 0;
+  const std::size_t limit = channel_.max_plaintext();
+  for (QueuedDatagram& entry : datagrams_) {
+    const std::size_t size = protocol::kFrameHeaderSize + entry.size;
+    if (record.plaintext + size > limit || pieces_.size() + 2 > kMaxSealPieces) break;
+    protocol::write_frame_header(entry.header, protocol::FrameType::data, 0, entry.stream->id(),
+                                 entry.size);
+    pieces_.push_back(entry.header);
+    pieces_.push_back(std::span<const std::byte>(entry.bytes.get(), entry.size));
+    record.plaintext += size;
+    stats_.data_bytes += entry.size;
+    ++datagrams_taken_;
+  }
 }
 
 void SessionWriter::take_windows(Record& record) {
@@ -243,6 +283,10 @@ void SessionWriter::take_data(Record& record) {
 void SessionWriter::finish_record(Record& record) noexcept {
   control_.erase(control_.begin(), control_.begin() + static_cast<std::ptrdiff_t>(control_taken_));
   control_taken_ = 0;
+  for (; datagrams_taken_ > 0; --datagrams_taken_) {  // sealed: the copies are done with
+    datagram_bytes_ -= datagrams_.front().size;
+    datagrams_.pop_front();
+  }
   if (record.carries_close) close_sent_ = true;
   // Lists first (a stream with more to send goes to the back: round-robin), then tell the
   // streams, which may finish and be destroyed by their session.

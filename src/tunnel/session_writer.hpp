@@ -4,8 +4,11 @@
 
 #include <chrono>
 #include <coroutine>
+#include <array>
 #include <cstddef>
+#include <deque>
 #include <memory>
+#include <span>
 #include <system_error>
 #include <vector>
 
@@ -27,11 +30,14 @@ struct WriterStats {
   std::uint64_t data_bytes = 0;       ///< DATA payload bytes
 };
 
-/// The one writer of a session's socket. Frames wait in three places: encoded control frames
-/// (OPEN, OPEN_OK, RESET, PING ... in order), streams with credit to return (WINDOW, encoded at
-/// flush), and streams with DATA/FIN queued (their PendingFrames, sealed where they lie). When
-/// the socket is free, one flush seals as many records as the output buffer holds — control
-/// first, then credit, then data round-robin across streams — and sends them in one send. While
+/// The one writer of a session's socket. Frames wait in four places: encoded control frames
+/// (OPEN, OPEN_OK, RESET, PING ... in order), UDP datagrams (copied, in order), streams with
+/// credit to return (WINDOW, encoded at flush), and streams with DATA/FIN queued (their
+/// PendingFrames, sealed where they lie). When the socket is free, one flush seals as many
+/// records as the output buffer holds — control first, then datagrams, then credit, then TCP
+/// data round-robin across streams — and sends them in one send. Datagrams go ahead of TCP
+/// data so that a UDP flow's latency does not grow with a bulk stream beside it; and while
+/// datagrams wait, a flush seals only one record, so the next send is small. While
 /// that send is in flight new frames accumulate, so a busy session sends large batches and an
 /// idle one sends a single frame at once: batching without delay.
 ///
@@ -59,7 +65,14 @@ class SessionWriter {
   void window(Stream& stream);
   /// `stream` queued DATA or FIN in its PendingFrames.
   void data(Stream& stream);
-  /// `stream` goes away: drop it from both lists (its pending frames are its own to clear).
+  /// One datagram of `stream` (a UDP flow) as one DATA frame: copied, sent ahead of TCP data.
+  /// False (nothing queued) when the datagram queue already holds kMaxQueuedDatagramBytes.
+  bool datagram(Stream& stream, std::span<const std::byte> bytes);
+  /// Bytes of datagrams waiting (capped).
+  std::size_t queued_datagram_bytes() const noexcept { return datagram_bytes_; }
+  static constexpr std::size_t kMaxQueuedDatagramBytes = 4 * 1024 * 1024;
+
+  /// `stream` goes away: drop it from both lists, and its queued datagrams (its pending frames are its own to clear).
   void forget(Stream& stream) noexcept;
   /// Sends CLOSE(reason, message) after everything queued, then stops; later frames are dropped.
   void close(protocol::Reason reason, std::string_view message);
@@ -84,6 +97,7 @@ class SessionWriter {
   Result<std::size_t> flush(Clock::time_point now);
   Result<std::size_t> seal_record(Record& record, std::size_t used, Clock::time_point now);
   void take_control(Record& record);
+  void take_datagrams(Record& record);
   void take_windows(Record& record);
   void take_data(Record& record);
   void finish_record(Record& record) noexcept;
@@ -93,6 +107,15 @@ class SessionWriter {
   int fd_;
   std::vector<std::byte> control_;  // encoded control frames, in order
   std::size_t control_taken_ = 0;   // bytes of control_ in the record being built
+  struct QueuedDatagram {
+    Stream* stream;
+    std::unique_ptr<std::byte[]> bytes;
+    std::uint32_t size;
+    std::array<std::byte, protocol::kFrameHeaderSize> header;
+  };
+  std::deque<QueuedDatagram> datagrams_;
+  std::size_t datagram_bytes_ = 0;
+  std::size_t datagrams_taken_ = 0;  // entries of datagrams_ in the record being built
   std::vector<std::byte> windows_;  // WINDOW frames of the record being built
   Stream* data_head_ = nullptr;
   Stream* data_tail_ = nullptr;

@@ -11,6 +11,7 @@
 #include "net/socket.hpp"
 #include "observe/log.hpp"
 #include "runtime/io.hpp"
+#include "tunnel/datagram_state.hpp"
 #include "tunnel/session.hpp"
 
 namespace ringtunnel::tunnel {
@@ -62,7 +63,12 @@ Stream::Stream(Session& session, std::uint32_t id, Kind kind, OpenTarget target,
       target_(std::move(target)),
       send_credit_(send_credit),
       receive_window_(receive_window),
-      receive_left_(receive_window) {}
+      receive_left_(receive_window) {
+  if (kind == Kind::udp) {
+    udp_ = std::make_unique<DatagramState>();
+    udp_->last_active = runtime::Clock::now();
+  }
+}
 
 Stream::~Stream() {
   RT_ASSERT(tasks_ == 0);
@@ -72,7 +78,7 @@ Stream::~Stream() {
 void Stream::start_early() {
   RT_ASSERT(state_ == State::opening && !receiver_);
   send_credit_ = protocol::kEarlyDataLimit;  // early data, before OPEN_OK (protocol.md §3)
-  start_pump();
+  if (!udp_) start_pump();  // a UDP flow's datagrams come from the client's tunnel socket
 }
 
 void Stream::start_pump() {
@@ -86,6 +92,14 @@ bool Stream::start(std::uint32_t send_credit) {
   RT_ASSERT(state_ == State::opening || state_ == State::accepting);
   const bool accepter = state_ == State::accepting;
   state_ = State::open;
+  if (udp_) {
+    // The opener's early datagrams count against the window granted now, as TCP early data.
+    const std::uint32_t early_sent = accepter ? 0 : protocol::kEarlyDataLimit - send_credit_;
+    if (send_credit < early_sent) return false;
+    send_credit_ = send_credit - early_sent;
+    start_datagrams(accepter);
+    return true;
+  }
   if (!receiver_) {
     send_credit_ = send_credit;
     start_pump();
@@ -108,6 +122,7 @@ bool Stream::start(std::uint32_t send_credit) {
 
 bool Stream::on_early_data(std::span<const std::byte> payload) {
   RT_ASSERT(state_ == State::accepting);
+  if (udp_) return on_early_datagram(payload);
   early_received_ += payload.size();
   if (early_received_ > protocol::kEarlyDataLimit || payload.size() > receive_left_) return false;
   receive_left_ -= static_cast<std::uint32_t>(payload.size());
@@ -181,6 +196,7 @@ bool Stream::on_window(std::uint32_t increment) {
 }
 
 bool Stream::on_data(std::span<const std::byte> payload) {
+  if (udp_) return on_datagram(payload);
   if (payload.size() > receive_left_) return false;
   receive_left_ -= static_cast<std::uint32_t>(payload.size());
   if (fin_received_) return true;  // DATA after FIN: dropped (the session checks the order)
@@ -309,6 +325,11 @@ void Stream::abort(Reason reason, bool send_reset) {
   }
   const bool was_flowing = state_ == State::open;
   state_ = State::closed;
+  if (udp_) {
+    udp_->end = reason;
+    udp_->pump_cancel.cancel();
+    udp_->held.clear();
+  }
   if (send_reset) session_.queue_reset(id_, reason);
   session_.writer().forget(*this);
   pending_.clear();
@@ -327,6 +348,7 @@ void Stream::abort(Reason reason, bool send_reset) {
 }
 
 void Stream::drop_backlog() noexcept {
+  if (udp_) udp_->early.clear();
   session_.buffered(-static_cast<std::ptrdiff_t>(backlog_size_));
   backlog_size_ = 0;
   std::vector<std::byte>().swap(backlog_);

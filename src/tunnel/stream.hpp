@@ -2,11 +2,13 @@
 // Stream: one TCP connection carried over a session, both directions, with credit windows.
 #pragma once
 
+#include <sys/socket.h>
 #include <sys/uio.h>
 
 #include <array>
 #include <coroutine>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <span>
 #include <string>
@@ -19,10 +21,12 @@
 #include "runtime/cancellation.hpp"
 #include "runtime/receiver.hpp"
 #include "runtime/task.hpp"
+#include "runtime/timer_heap.hpp"
 
 namespace ringtunnel::tunnel {
 
 class Session;
+class Stream;
 
 /// Where a stream goes, as the opener names it in OPEN.
 struct OpenTarget {
@@ -30,6 +34,30 @@ struct OpenTarget {
   std::uint16_t port = 0;
   std::string tunnel;  ///< the tunnel's name, for both ends' log lines
 };
+
+/// Where a UDP stream's datagrams from the peer go, and who hears of the stream's end.
+/// Server: `fd` is the stream's own connected socket (`to_len` 0). Client: `fd` is the
+/// tunnel's socket, shared by its flows, and `to` the application's address.
+struct DatagramPath {
+  int fd = -1;
+  ::sockaddr_storage to{};
+  ::socklen_t to_len = 0;
+  /// Called once, just before the stream is destroyed, with why it ended.
+  void (*released)(void* owner, Stream& stream, protocol::Reason why) = nullptr;
+  void* owner = nullptr;
+};
+
+/// Why datagrams were dropped on one end (each is a counter; nothing is ever split or cut).
+struct DatagramDrops {
+  std::uint64_t too_large = 0;   ///< larger than the peer's max_frame
+  std::uint64_t no_room = 0;     ///< no credit left on the flow, or the session's queue is full
+  std::uint64_t local_send = 0;  ///< the local socket refused it (full, unreachable, too big)
+  std::uint64_t total() const noexcept { return too_large + no_room + local_send; }
+};
+
+/// A receive buffer any datagram fits in, one per thread: for synchronous recv calls whose
+/// datagram is copied (Stream::send_datagram) before the buffer is used again.
+std::span<std::byte> datagram_receive_buffer() noexcept;
 
 /// Bytes a stream has handed to the session writer and that are not sealed yet: up to
 /// kMaxPending DATA frames (each a view into a provided receive buffer, which the entry may
@@ -56,7 +84,7 @@ struct PendingFrames {
   void clear() noexcept;
 };
 
-/// One proxied TCP connection inside a session: the local socket (the application's
+/// One proxied TCP connection (or UDP flow, kind udp) inside a session: the local socket (the application's
 /// connection on the client, the upstream connection on the server) and the stream state of
 /// docs/protocol.md §3.
 ///
@@ -66,6 +94,12 @@ struct PendingFrames {
 /// the session's receive buffer; what the socket cannot take yet is copied to a backlog
 /// that a drain coroutine writes out. Credit goes back (WINDOW) as bytes reach the socket, so
 /// a slow reader only ever stalls its own stream.
+///
+/// UDP (kind udp, stream_datagram.cpp): each DATA frame is one datagram. Outbound datagrams
+/// are copied into the session writer's datagram queue, which goes ahead of TCP DATA; one
+/// that does not fit the peer's credit or max_frame is dropped and counted, never split.
+/// Inbound datagrams are sent at once (non-blocking) and their credit returned; the local
+/// socket refusing one drops it. There is no FIN: a flow ends with RESET.
 ///
 /// Lifetime: owned by its Session (created and destroyed only by it); destroyed once both
 /// directions are finished or it was reset, and its coroutines have ended.
@@ -78,7 +112,7 @@ class Stream {
     open,       ///< bytes flow
     closed,     ///< finished or reset; waiting for its coroutines to end
   };
-  enum class Kind : std::uint8_t { tcp, check };
+  enum class Kind : std::uint8_t { tcp, check, udp };
 
   Stream(Session& session, std::uint32_t id, Kind kind, OpenTarget target,
          std::uint32_t receive_window, std::uint32_t send_credit) noexcept;
@@ -118,6 +152,19 @@ class Stream {
   /// behind bytes the socket has not taken yet. False when the peer overran our window (a
   /// session-level flow_control violation).
   [[nodiscard]] bool on_data(std::span<const std::byte> payload);
+  // ---- UDP (stream_datagram.cpp) ------------------------------------------------------
+
+  /// Where inbound datagrams go (before start or start_early).
+  void attach_datagram_path(const DatagramPath& path);
+  /// One datagram from the local side: queued as one DATA frame, or dropped and counted (no
+  /// credit, larger than the peer's max_frame, the queue full). Before OPEN_OK it goes as
+  /// early data when it fits the early allowance, or is held (a few) until OPEN_OK.
+  void send_datagram(std::span<const std::byte> datagram);
+  /// When a datagram last went either way (the client expires idle flows by it).
+  runtime::Clock::time_point last_active() const noexcept;
+  /// Called by the Session just before it destroys the stream: tells the path's owner.
+  void released() noexcept;
+
   /// Writes a batch of this stream's queued DATA with one sendmsg; what the socket refuses
   /// goes to the backlog. Called by the session before it receives again.
   void write_batch(std::span<::iovec> batch);
@@ -162,6 +209,14 @@ class Stream {
  private:
   runtime::Task<void> pump();
   void start_pump();
+  // UDP
+  struct DatagramState;
+  bool on_datagram(std::span<const std::byte> payload);
+  bool on_early_datagram(std::span<const std::byte> payload);
+  void start_datagrams(bool accepter);
+  void write_datagram(std::span<const std::byte> datagram);      // to the peer
+  void write_datagram_out(std::span<const std::byte> datagram);  // to the upstream socket
+  runtime::Task<void> datagram_pump();
   runtime::Task<void> drain();
   void consumed(std::size_t bytes);
   void local_failed(std::error_code error, const char* what);
@@ -203,6 +258,8 @@ class Stream {
 
   unsigned tasks_ = 0;     // coroutines running on this stream (pump, drain)
   bool abandoned_ = false;
+
+  std::unique_ptr<DatagramState> udp_;  // kind udp only: a TCP stream pays one pointer
 };
 
 }  // namespace ringtunnel::tunnel

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+// Stream, kind udp: one DATA frame per datagram, early datagrams, the upstream socket's pump.
+#include <sys/socket.h>
+
+#include <array>
+#include <cerrno>
+
+#include "observe/log.hpp"
+#include "runtime/io.hpp"
+#include "tunnel/datagram_state.hpp"
+#include "tunnel/session.hpp"
+
+namespace ringtunnel::tunnel {
+namespace {
+
+// Before OPEN_OK an opener keeps this much that did not fit the early allowance.
+constexpr std::size_t kMaxHeldDatagrams = 16;
+constexpr std::size_t kMaxHeldBytes = 256 * 1024;
+// Datagrams read per readiness wake-up before the pump yields to the reactor.
+constexpr int kDatagramsPerWake = 64;
+
+bool is_unreachable(int error) noexcept {
+  // ICMP errors a connected UDP socket reports on a later call: the target is not there (yet).
+  return error == ECONNREFUSED || error == EHOSTUNREACH || error == ENETUNREACH ||
+         error == EHOSTDOWN || error == ENETDOWN;
+}
+
+}  // namespace
+
+std::string describe_datagrams(const SessionStats& stats) {
+  const DatagramDrops& drops = stats.datagram_drops;
+  if (stats.datagrams_in == 0 && stats.datagrams_out == 0 && drops.total() == 0) return {};
+  const std::uint64_t flows = stats.flows_opened + stats.flows_accepted;
+  std::string text = ", " + std::to_string(flows) + " UDP flows, " +
+                     std::to_string(stats.datagrams_in) + " datagrams in, " +
+                     std::to_string(stats.datagrams_out) + " out, " +
+                     std::to_string(drops.total()) + " dropped";
+  if (drops.total() == 0) return text;
+  std::string causes;
+  const auto add = [&](std::uint64_t count, const char* what) {
+    if (count == 0) return;
+    causes += (causes.empty() ? "" : ", ") + std::to_string(count) + " " + what;
+  };
+  add(drops.too_large, "too large");
+  add(drops.no_room, "no room");
+  add(drops.local_send, "refused by the local socket");
+  return text + " (" + causes + ")";
+}
+
+std::span<std::byte> datagram_receive_buffer() noexcept {
+  // Any datagram fits (IPv6 allows 65,527 bytes of payload); used synchronously, so one per
+  // thread serves every UDP socket on its reactor.
+  thread_local std::array<std::byte, 65536> buffer;
+  return buffer;
+}
+
+void Stream::attach_datagram_path(const DatagramPath& path) {
+  RT_ASSERT(udp_);
+  udp_->path = path;
+}
+
+runtime::Clock::time_point Stream::last_active() const noexcept {
+  return udp_ ? udp_->last_active : runtime::Clock::time_point{};
+}
+
+void Stream::released() noexcept {
+  if (udp_ && udp_->path.released) udp_->path.released(udp_->path.owner, *this, udp_->end);
+}
+
+void Stream::send_datagram(std::span<const std::byte> datagram) {
+  if (state_ == State::closed || state_ == State::accepting) return;
+  udp_->last_active = runtime::Clock::now();
+  SessionStats& stats = session_.stats();
+  if (datagram.size() > session_.config().peer_max_frame) {
+    ++stats.datagram_drops.too_large;
+    return;
+  }
+  if (state_ == State::opening) {
+    const bool fits_early = datagram.size() <= send_credit_ &&
+                            udp_->early_sent < protocol::kMaxEarlyDatagrams && udp_->held.empty();
+    if (!fits_early) {  // kept, in order, until OPEN_OK
+      if (udp_->held.size() >= kMaxHeldDatagrams ||
+          udp_->held_bytes + datagram.size() > kMaxHeldBytes) {
+        ++stats.datagram_drops.no_room;
+        return;
+      }
+      udp_->held.emplace_back(datagram.begin(), datagram.end());
+      udp_->held_bytes += datagram.size();
+      return;
+    }
+    ++udp_->early_sent;
+  }
+  write_datagram(datagram);
+}
+
+void Stream::write_datagram(std::span<const std::byte> datagram) {
+  SessionStats& stats = session_.stats();
+  if (datagram.size() > send_credit_ || !session_.writer().datagram(*this, datagram)) {
+    ++stats.datagram_drops.no_room;
+    return;
+  }
+  send_credit_ -= static_cast<std::uint32_t>(datagram.size());
+  ++stats.datagrams_out;
+  stats.bytes_out += datagram.size();
+}
+
+bool Stream::on_datagram(std::span<const std::byte> payload) {
+  if (payload.size() > receive_left_) return false;
+  receive_left_ -= static_cast<std::uint32_t>(payload.size());
+  SessionStats& stats = session_.stats();
+  ++stats.datagrams_in;
+  udp_->last_active = runtime::Clock::now();
+  const DatagramPath& path = udp_->path;
+  const auto* to = path.to_len > 0 ? reinterpret_cast<const ::sockaddr*>(&path.to) : nullptr;
+  // Straight from the session's receive ring. A full socket buffer, an ICMP error from an
+  // earlier datagram or a datagram too big for the target's family drops this one: UDP's rules.
+  if (::sendto(path.fd, payload.data(), payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL, to,
+               path.to_len) < 0) {
+    ++stats.datagram_drops.local_send;
+    observe::log_debug("{}: tunnel '{}': stream {}: datagram of {} bytes dropped: {}",
+                       session_.name(), target_.tunnel, id_, payload.size(),
+                       errno_code(errno).message());
+  }
+  consumed(payload.size());
+  return true;
+}
+
+bool Stream::on_early_datagram(std::span<const std::byte> payload) {
+  early_received_ += payload.size();
+  if (early_received_ > protocol::kEarlyDataLimit || payload.size() > receive_left_) return false;
+  receive_left_ -= static_cast<std::uint32_t>(payload.size());
+  ++session_.stats().datagrams_in;
+  if (abandoned_) return true;
+  if (++udp_->early_received > protocol::kMaxEarlyDatagrams) {
+    ++session_.stats().datagram_drops.no_room;
+    return true;
+  }
+  udp_->early.emplace_back(payload.begin(), payload.end());  // until the upstream socket is up
+  backlog_size_ += payload.size();
+  session_.buffered(static_cast<std::ptrdiff_t>(payload.size()));
+  return true;
+}
+
+void Stream::start_datagrams(bool accepter) {
+  udp_->last_active = runtime::Clock::now();
+  if (accepter) {
+    udp_->path.fd = socket_.get();
+    for (const auto& datagram : udp_->early) write_datagram_out(datagram);
+    udp_->early.clear();
+    session_.buffered(-static_cast<std::ptrdiff_t>(backlog_size_));
+    backlog_size_ = 0;
+    ++tasks_;
+    runtime::spawn(datagram_pump());
+    return;
+  }
+  auto held = std::move(udp_->held);
+  udp_->held_bytes = 0;
+  for (const auto& datagram : held) write_datagram(datagram);
+}
+
+void Stream::write_datagram_out(std::span<const std::byte> datagram) {
+  if (::send(udp_->path.fd, datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
+    ++session_.stats().datagram_drops.local_send;
+  }
+  consumed(datagram.size());
+}
+
+runtime::Task<void> Stream::datagram_pump() {
+  const int fd = socket_.get();
+  while (state_ == State::open) {
+    auto ready = co_await runtime::wait_readable(fd, {.cancellation = &udp_->pump_cancel});
+    if (state_ != State::open) break;
+    if (!ready) {
+      local_failed(ready.error(), "wait for");
+      break;
+    }
+    const std::span<std::byte> into = datagram_receive_buffer();
+    for (int i = 0; i < kDatagramsPerWake && state_ == State::open; ++i) {
+      const ssize_t got = ::recv(fd, into.data(), into.size(), MSG_DONTWAIT);
+      if (got >= 0) {
+        send_datagram(into.first(static_cast<std::size_t>(got)));  // copied: `into` is reused
+        continue;
+      }
+      const int error = errno;
+      if (error == EAGAIN || error == EWOULDBLOCK) break;
+      if (is_unreachable(error)) {  // the flow stays: the service may come (back) up
+        ++session_.stats().datagram_drops.local_send;
+        continue;
+      }
+      local_failed(errno_code(error), "receive from");
+    }
+  }
+  task_ended();
+}
+
+}  // namespace ringtunnel::tunnel
