@@ -31,6 +31,8 @@ struct ClientFlags {
   std::optional<std::string> server_fingerprint;
   unsigned sessions = 0;
   double connect_wait_s = 10;
+  double udp_idle_timeout_s = 60;
+  std::uint32_t udp_max_flows = 1024;
 };
 
 // --server HOST:PORT (IPv6 in brackets) into host and port.
@@ -88,15 +90,13 @@ bool build_options(const ClientFlags& flags, client::ClientOptions& options) {
       observe::log_error("{}", error);
       return false;
     }
-    if (spec->protocol == TransportProtocol::udp) {
-      observe::log_error("-L {}: UDP tunnels are not supported by this version yet", text);
-      return false;
-    }
     for (const ForwardSpec& earlier : options.forwards) {
+      // A TCP and a UDP tunnel may share a port number (as DNS does on 53).
       if (spec->local_port != 0 && earlier.local_port == spec->local_port &&
-          earlier.bind_host == spec->bind_host) {
-        observe::log_error("-L {} and -L {} both listen on {} port {}", earlier.name(),
-                           spec->name(), spec->bind_host, spec->local_port);
+          earlier.bind_host == spec->bind_host && earlier.protocol == spec->protocol) {
+        observe::log_error("-L {} and -L {} both listen on {} {} port {}", earlier.name(),
+                           spec->name(), spec->bind_host, to_string(spec->protocol),
+                           spec->local_port);
         return false;
       }
     }
@@ -119,6 +119,9 @@ bool build_options(const ClientFlags& flags, client::ClientOptions& options) {
   options.sessions = flags.sessions;
   options.connect_wait =
       std::chrono::milliseconds(static_cast<long>(flags.connect_wait_s * 1000));
+  options.udp_idle_timeout =
+      std::chrono::milliseconds(static_cast<long>(flags.udp_idle_timeout_s * 1000));
+  options.udp_max_flows = flags.udp_max_flows;
   options.receive_window = flags.common.stream_window;
   auto heartbeat = heartbeat_config(flags.common);
   if (!heartbeat) return false;
@@ -170,12 +173,18 @@ int run_client(const ClientFlags& flags) {
   }
   engine.join();
   const auto totals = client.totals();
+  std::string udp;
+  if (totals.udp_flows > 0 || totals.datagrams_dropped > 0) {
+    udp = fmt::format("; {} UDP flows ({} expired), {} datagrams sent, {} received, {} dropped",
+                      totals.udp_flows, totals.udp_flows_expired, totals.datagrams_out,
+                      totals.datagrams_in, totals.datagrams_dropped);
+  }
   observe::log_info("client stopped after {} s: {} streams ({} refused), {} bytes sent, {} bytes "
-                    "received, {} reconnect(s)",
+                    "received, {} reconnect(s){}",
                     std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::steady_clock::now() - started).count(),
                     totals.streams, totals.streams_refused, totals.bytes_out, totals.bytes_in,
-                    totals.reconnects);
+                    totals.reconnects, udp);
   return client.exit_code();
 }
 
@@ -196,9 +205,10 @@ void add_client_command(CLI::App& app, int& exit_code) {
                   "The server as HOST:PORT, instead of --ip and --port")
       ->envname("RINGTUNNEL_SERVER");
   cmd->add_option("-L,--local", flags->forwards,
-                  "[BIND:]LOCAL_PORT:[HOST:]REMOTE_PORT: listen on BIND:LOCAL_PORT here and carry "
-                  "each connection to HOST:REMOTE_PORT as the server sees it (HOST defaults to "
-                  "localhost). Repeat for more tunnels; IPv6 in brackets.")
+                  "[BIND:]LOCAL_PORT:[HOST:]REMOTE_PORT[:udp]: listen on BIND:LOCAL_PORT here and "
+                  "carry each connection to HOST:REMOTE_PORT as the server sees it (HOST defaults "
+                  "to localhost). With :udp, datagrams instead: each source address is a flow. "
+                  "Repeat for more tunnels; IPv6 in brackets.")
       ->required();
   cmd->add_option("--bind", flags->bind,
                   "Default BIND for -L: localhost, or 0.0.0.0 to accept from other machines "
@@ -226,6 +236,18 @@ void add_client_command(CLI::App& app, int& exit_code) {
                   "(re)connects to the server; then it is closed")
       ->envname("RINGTUNNEL_CONNECT_WAIT")
       ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--udp-idle-timeout", flags->udp_idle_timeout_s,
+                  "Seconds a UDP flow (one local source address) lives without a datagram either "
+                  "way; its next datagram opens a new flow")
+      ->envname("RINGTUNNEL_UDP_IDLE_TIMEOUT")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--udp-max-flows", flags->udp_max_flows,
+                  "UDP flows one tunnel may have at once; datagrams from further sources are "
+                  "dropped (and counted) until a flow ends")
+      ->envname("RINGTUNNEL_UDP_MAX_FLOWS")
+      ->check(CLI::Range(1u, 65536u))
       ->capture_default_str();
   add_common_flags(*cmd, flags->common);
   cmd->callback([flags, &exit_code] { exit_code = run_client(*flags); });

@@ -207,9 +207,15 @@ int run_server(const ServerFlags& flags) {
   }
   engine.join();
   const auto totals = server.totals();
-  observe::log_info("server stopped: {} sessions, {} streams ({} refused), {} bytes in, {} bytes out",
+  std::string udp;
+  if (totals.flows > 0 || totals.datagrams_dropped > 0) {
+    udp = fmt::format("; {} UDP flows, {} datagrams in, {} out, {} dropped", totals.flows,
+                      totals.datagrams_in, totals.datagrams_out, totals.datagrams_dropped);
+  }
+  observe::log_info("server stopped: {} sessions, {} streams ({} refused), {} bytes in, {} bytes "
+                    "out{}",
                     totals.sessions, totals.streams, totals.streams_refused, totals.bytes_in,
-                    totals.bytes_out);
+                    totals.bytes_out, udp);
   return failed ? kExitFailure : 0;
 }
 

@@ -101,10 +101,15 @@ Result<void> Client::open_listeners(std::string* error) {
     auto address = bind_address(spec, error);
     if (!address) return address.error();
     OpenForward forward{spec, {*address}, {}};
+    const bool udp = spec.protocol == TransportProtocol::udp;
+    const auto open_socket = [udp](const net::SocketAddress& where, net::ReusePort reuse,
+                                   int backlog) {
+      return udp ? net::bind_udp(where, reuse) : net::listen_tcp(where, reuse, backlog);
+    };
     // A probe without SO_REUSEPORT first: a port that another program (or another ringtunnel
     // client) holds fails here instead of being silently shared; it also fixes the port when
     // 0 was asked. Then one SO_REUSEPORT socket per core.
-    auto probe = net::listen_tcp(forward.bound[0], net::ReusePort::no, 1);
+    auto probe = open_socket(forward.bound[0], net::ReusePort::no, 1);
     if (!probe) {
       *error = "-L " + spec.name() + ": cannot listen on " + forward.bound[0].to_string() + ": " +
                probe.error().message();
@@ -116,7 +121,7 @@ Result<void> Client::open_listeners(std::string* error) {
     // the tunnel too. Where ::1 cannot be had (IPv6 off, the port taken there) IPv4 serves.
     if (spec.bind_host == "localhost" && forward.bound[0].family() == AF_INET) {
       auto v6 = *net::SocketAddress::parse("[::1]:" + std::to_string(forward.bound[0].port()));
-      if (auto probe6 = net::listen_tcp(v6, net::ReusePort::no, 1)) {
+      if (auto probe6 = open_socket(v6, net::ReusePort::no, 1)) {
         forward.bound.push_back(v6);
       } else {
         observe::log_warn("-L {}: listening on {} only: cannot also listen on {}: {}",
@@ -127,7 +132,7 @@ Result<void> Client::open_listeners(std::string* error) {
     for (unsigned core = 0; core < listening_cores; ++core) {
       std::vector<net::UniqueFd> here;
       for (const net::SocketAddress& where : forward.bound) {
-        auto listener = net::listen_tcp(where, net::ReusePort::yes);
+        auto listener = open_socket(where, net::ReusePort::yes, 4096);
         if (!listener) {
           *error = "-L " + spec.name() + ": cannot listen on " + where.to_string() + ": " +
                    listener.error().message();
@@ -148,7 +153,11 @@ void Client::start_on(runtime::Reactor& reactor) {
   for (const OpenForward& forward : forwards_) {
     if (reactor.id() < forward.listeners.size()) {
       for (const net::UniqueFd& fd : forward.listeners[reactor.id()]) {
-        core->listeners.push_back({&forward, fd.get(), nullptr});
+        if (forward.spec.protocol == TransportProtocol::udp) {
+          core->relays.push_back(std::make_unique<UdpRelay>(*core, forward, fd.get()));
+        } else {
+          core->listeners.push_back({&forward, fd.get(), nullptr});
+        }
       }
     }
   }
@@ -169,7 +178,8 @@ Task<void> Client::first_session_up(ClientCore& core0) {
       // coroutine call inside a co_await twice.
       tunnel::OpenTarget target{forward.spec.target_host, forward.spec.target_port,
                                 forward.spec.name()};
-      auto accepted = co_await session->check_stream(std::move(target), &message);
+      auto accepted = co_await session->check_stream(
+          std::move(target), &message, forward.spec.protocol == TransportProtocol::udp);
       if (accepted) {
         observe::log_info("tunnel {}: listening on {}; the server accepts {}:{}",
                           forward.spec.name(), forward.where(), forward.spec.target_host,
@@ -278,6 +288,14 @@ ClientTotals Client::totals() const {
     sum.streams_refused += core->totals.streams_refused;
     sum.bytes_out += core->totals.bytes_out;
     sum.bytes_in += core->totals.bytes_in;
+    sum.datagrams_out += core->totals.datagrams_out;
+    sum.datagrams_in += core->totals.datagrams_in;
+    sum.datagrams_dropped += core->totals.datagrams_dropped;
+    for (const auto& relay : core->relays) {
+      sum.udp_flows += relay->stats().flows;
+      sum.udp_flows_expired += relay->stats().flows_expired;
+      sum.datagrams_dropped += relay->stats().dropped_no_flow;
+    }
   }
   return sum;
 }

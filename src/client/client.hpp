@@ -43,6 +43,11 @@ struct ClientOptions {
   /// PINGs at this interval or the server's (AuthResult.heartbeat_ms), whichever is shorter;
   /// the server declared dead after `timeout` of silence.
   tunnel::HeartbeatConfig heartbeat;
+  /// A UDP flow with no datagram either way for this long ends (RESET idle_timeout).
+  std::chrono::milliseconds udp_idle_timeout{std::chrono::seconds(60)};
+  /// Flows one UDP tunnel may have at once (all cores together); a new source past it is
+  /// dropped.
+  std::uint32_t udp_max_flows = 1024;
 };
 
 /// One -L forward once its listeners are open (the port is the real one when 0 was asked).
@@ -50,8 +55,12 @@ struct OpenForward {
   ForwardSpec spec;
   /// Where it listens: one address, or for `localhost` 127.0.0.1 and ::1 (the same port).
   std::vector<net::SocketAddress> bound;
-  /// [core][address]: one SO_REUSEPORT socket per address on each reactor that holds sessions.
+  /// [core][address]: one SO_REUSEPORT socket per address on each reactor that holds sessions
+  /// (listening TCP sockets, or bound UDP sockets for a UDP tunnel).
   std::vector<std::vector<net::UniqueFd>> listeners;
+  /// A UDP tunnel's flows on every core (its relays share the --udp-max-flows cap).
+  std::unique_ptr<std::atomic<std::uint32_t>> udp_flows =
+      std::make_unique<std::atomic<std::uint32_t>>(0);
   /// "127.0.0.1:15432 and [::1]:15432", for log lines.
   std::string where() const;
 };
@@ -66,6 +75,11 @@ struct ClientTotals {
   std::uint64_t streams_refused = 0;
   std::uint64_t bytes_out = 0;        ///< from local applications to the server
   std::uint64_t bytes_in = 0;         ///< back to them
+  std::uint64_t udp_flows = 0;
+  std::uint64_t udp_flows_expired = 0;
+  std::uint64_t datagrams_out = 0;    ///< UDP datagrams to the server
+  std::uint64_t datagrams_in = 0;     ///< UDP datagrams back from it
+  std::uint64_t datagrams_dropped = 0;  ///< on this end, for any reason (no flow, no room ...)
 };
 
 /// The client role. Listeners are opened on the launching thread (so a busy port fails at

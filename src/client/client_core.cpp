@@ -101,6 +101,7 @@ void ClientCore::start_accepting() {
     ++tasks;
     runtime::spawn(accept_loop(listening));
   }
+  for (auto& relay : relays) relay->start();
 }
 
 tunnel::Session* ClientCore::pick_session() noexcept {
@@ -197,6 +198,9 @@ void ClientCore::on_session_end(tunnel::Session& session, std::error_code reason
   totals.streams_refused += stats.streams_refused;
   totals.bytes_out += stats.bytes_out;
   totals.bytes_in += stats.bytes_in;
+  totals.datagrams_out += stats.datagrams_out;
+  totals.datagrams_in += stats.datagrams_in;
+  totals.datagrams_dropped += stats.datagram_drops.total();
   detach(session, reason ? "lost: " + reason.message() : "closed by the server");
   ++tasks;
   runtime::spawn([](ClientCore& core, tunnel::Session* done) -> Task<void> {
@@ -229,6 +233,7 @@ void ClientCore::stop() {
   for (Listening& listening : listeners) {
     if (listening.acceptor) listening.acceptor->stop();
   }
+  for (auto& relay : relays) relay->stop(Reason::shutting_down);  // flows have no drain
   for (runtime::Cancellation* cancel : setups) cancel->cancel();
   for (int fd : handshaking) ::shutdown(fd, SHUT_RDWR);
   for (auto& slot : slots) slot->pause.cancel();

@@ -12,6 +12,7 @@
 
 #include "client/backoff.hpp"
 #include "client/client.hpp"
+#include "client/udp_relay.hpp"
 #include "runtime/acceptor.hpp"
 #include "runtime/timer_heap.hpp"
 #include "tunnel/session.hpp"
@@ -70,9 +71,13 @@ struct ClientCore final : tunnel::SessionHandler {
   void on_session_end(tunnel::Session& session, std::error_code reason) override;
   void on_peer_goaway(tunnel::Session& session, const protocol::GoAway& goaway) override;
 
+  /// Stops this core once it is stopping and nothing runs on it any more.
+  void maybe_stopped();
+
   Client& client;
   runtime::Reactor& reactor;
   std::vector<Listening> listeners;
+  std::vector<std::unique_ptr<UdpRelay>> relays;  // UDP tunnels (they outlive the sessions)
   std::vector<std::unique_ptr<Slot>> slots;
   std::unordered_map<tunnel::Session*, std::unique_ptr<tunnel::Session>> sessions;
   std::unordered_set<runtime::Cancellation*> setups;  // session set-ups in progress (cut at stop)
@@ -98,7 +103,6 @@ struct ClientCore final : tunnel::SessionHandler {
   static void wait_expired(runtime::Timer& timer);
   static void drain_deadline_passed(runtime::Timer& timer);
   void detach(tunnel::Session& session, std::string why);
-  void maybe_stopped();
 };
 
 /// One sentence for a failed session set-up: what went wrong and what to do about it.

@@ -174,6 +174,10 @@ ServerTotals Server::totals() const {
     sum.streams_refused += t.streams_refused;
     sum.bytes_in += t.bytes_in;
     sum.bytes_out += t.bytes_out;
+    sum.flows += t.flows;
+    sum.datagrams_in += t.datagrams_in;
+    sum.datagrams_out += t.datagrams_out;
+    sum.datagrams_dropped += t.datagrams_dropped;
   }
   return sum;
 }
@@ -312,7 +316,7 @@ void ServerCore::on_open_request(tunnel::Session& session, tunnel::Stream& strea
     session.refuse(stream, reason, decision.reason);
     return;
   }
-  if (request.kind == protocol::kOpenKindTcpCheck) {
+  if (protocol::is_check_kind(request.kind)) {
     session.accept(stream, {});
     return;
   }
@@ -342,6 +346,16 @@ Task<void> ServerCore::connect_target(tunnel::Session& session, tunnel::Stream& 
   } else if (allowed.empty()) {
     reason = Reason::host_not_allowed;
     message = "host '" + target.host + "' resolves only to addresses this server may not reach";
+  } else if (stream.kind() == tunnel::Stream::Kind::udp) {
+    // Connecting a UDP socket sends nothing: the first address allowed is the flow's target.
+    auto flow = net::connect_udp(allowed.front());
+    if (flow) {
+      ++totals.flows;
+      session.accept(stream, std::move(*flow));
+    } else {
+      reason = Reason::connect_failed;
+      message = "UDP to " + allowed.front().to_string() + " failed: " + flow.error().message();
+    }
   } else {
     auto connected = co_await net::connect_first(std::move(allowed), options);
     if (connected) {
@@ -375,11 +389,15 @@ void ServerCore::on_session_end(tunnel::Session& session, std::error_code reason
   const auto& stats = session.stats();
   totals.bytes_in += stats.bytes_in;
   totals.bytes_out += stats.bytes_out;
+  totals.datagrams_in += stats.datagrams_in;
+  totals.datagrams_out += stats.datagrams_out;
+  totals.datagrams_dropped += stats.datagram_drops.total();
   const auto seconds =
       std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - it->second.since).count();
-  observe::log_info("{} disconnected{}{} after {} s ({} streams, {} bytes in, {} bytes out)",
+  observe::log_info("{} disconnected{}{} after {} s ({} streams, {} bytes in, {} bytes out{})",
                     session.name(), reason ? ": " : "", reason ? reason.message() : "", seconds,
-                    stats.streams_accepted, stats.bytes_in, stats.bytes_out);
+                    stats.streams_accepted, stats.bytes_in, stats.bytes_out,
+                    describe_datagrams(stats));
   release_client(it->second.key);
   // Destroyed on the next turn: the session is still on the stack that called us.
   ++tasks;

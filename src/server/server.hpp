@@ -45,6 +45,10 @@ struct ServerTotals {
   std::uint64_t streams_refused = 0;   ///< by policy or a failed connect
   std::uint64_t bytes_in = 0;          ///< from clients
   std::uint64_t bytes_out = 0;         ///< to clients
+  std::uint64_t flows = 0;             ///< UDP flows connected to a target (also in streams)
+  std::uint64_t datagrams_in = 0;      ///< UDP datagrams from clients
+  std::uint64_t datagrams_out = 0;     ///< UDP datagrams to clients
+  std::uint64_t datagrams_dropped = 0;  ///< on this end (see tunnel::DatagramDrops)
 };
 
 struct ServerCore;
