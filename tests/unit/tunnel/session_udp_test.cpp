@@ -26,6 +26,15 @@ struct Flow {
   bool released = false;
   Reason why = Reason::ok;
 
+  Flow() = default;
+  Flow(const Flow&) = delete;
+  Flow& operator=(const Flow&) = delete;
+  // The stream tells its owner when it goes: a flow that goes first ends its stream (as the
+  // client's relay does), or the session would tell freed memory.
+  ~Flow() {
+    if (stream != nullptr) stream->abort(Reason::stream_reset, true);
+  }
+
   static void on_released(void* owner, Stream&, Reason why) {
     auto* flow = static_cast<Flow*>(owner);
     flow->released = true;
