@@ -168,6 +168,18 @@ class Session {
   void deliver_later(Stream& stream, std::span<const std::byte> bytes);
   /// Writes what is queued for `stream` now (before its FIN is acted on).
   void flush_deliveries_of(Stream& stream);
+  /// Stream (or flow) `id` carried a small piece of interactive traffic: for the next
+  /// kInteractiveHold the other streams keep their bulk in flight short.
+  void note_interactive(std::uint32_t id) noexcept {
+    interactive_until_ = runtime::Clock::now() + kInteractiveHold;
+    interactive_stream_ = id;
+  }
+  /// Whether stream `id` must keep its bulk short now (another stream is interactive).
+  bool bulk_capped(std::uint32_t id) const noexcept {
+    return interactive_stream_ != 0 && interactive_stream_ != id &&
+           runtime::Clock::now() < interactive_until_;
+  }
+  static constexpr std::chrono::milliseconds kInteractiveHold{200};
   /// Drops what is queued for `stream` (it is being reset).
   void forget_delivery(Stream& stream) noexcept;
   /// The stream has finished and its coroutines have ended: forget and destroy it. Nothing may
@@ -221,6 +233,8 @@ class Session {
   std::uint32_t own_open_ = 0;   // our streams (opening or open) counted against the peer's limit
   std::uint32_t peer_open_ = 0;  // the peer's streams counted against ours
   std::size_t buffered_ = 0;
+  runtime::Clock::time_point interactive_until_{};  // see note_interactive
+  std::uint32_t interactive_stream_ = 0;
   bool started_ = false;
   bool closing_ = false;      // close() or the peer's CLOSE/GOAWAY: no new streams
   bool peer_goaway_ = false;

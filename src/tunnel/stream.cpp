@@ -47,7 +47,7 @@ struct Stream::PumpWait {
   Stream& stream;
   bool await_ready() const noexcept {
     return stream.state_ == State::closed ||
-           (stream.send_credit_ > 0 && !stream.pending_.full());
+           (stream.usable_credit() > 0 && !stream.pending_.full());
   }
   void await_suspend(std::coroutine_handle<> h) noexcept { stream.pump_waiter_ = h; }
   void await_resume() const noexcept {}
@@ -92,6 +92,7 @@ bool Stream::start(std::uint32_t send_credit) {
   RT_ASSERT(state_ == State::opening || state_ == State::accepting);
   const bool accepter = state_ == State::accepting;
   state_ = State::open;
+  peer_window_ = send_credit;
   if (udp_) {
     // The opener's early datagrams count against the window granted now, as TCP early data.
     const std::uint32_t early_sent = accepter ? 0 : protocol::kEarlyDataLimit - send_credit_;
@@ -150,11 +151,14 @@ runtime::Task<void> Stream::pump() {
       session_.writer().data(*this);
       break;
     }
+    // A small read is what interactive traffic looks like (a keystroke, a request, a ping):
+    // the session then keeps the other streams' bulk short (usable_credit).
+    if (buffer.size() <= kInteractiveRead) session_.note_interactive(id_);
     while (!buffer.empty()) {
       co_await PumpWait{*this};
       if (state_ == State::closed) break;
       const std::size_t n = std::min<std::size_t>(
-          {buffer.size(), send_credit_, session_.config().peer_max_frame});
+          {buffer.size(), usable_credit(), session_.config().peer_max_frame});
       send_credit_ -= static_cast<std::uint32_t>(n);
       const auto bytes = std::span<const std::byte>(buffer.bytes().first(n));
       session_.stats().bytes_out += n;
@@ -183,9 +187,19 @@ void Stream::on_sealed(std::size_t frames, bool fin) noexcept {
 }
 
 void Stream::wake_pump() noexcept {
-  if (pump_waiter_ && (state_ == State::closed || (send_credit_ > 0 && !pending_.full()))) {
+  if (pump_waiter_ && (state_ == State::closed || (usable_credit() > 0 && !pending_.full()))) {
     session_.reactor().schedule(std::exchange(pump_waiter_, nullptr));
   }
+}
+
+std::uint32_t Stream::usable_credit() const noexcept {
+  if (state_ != State::open || !session_.bulk_capped(id_)) return send_credit_;
+  // Bytes sent and not yet consumed by the peer's application: everything queued between
+  // our writer and its socket, where an interactive stream's bytes would wait behind them.
+  // (A peer that returns more than it was sent only raises its own credit: no wrap here.)
+  const std::uint32_t in_flight = send_credit_ < peer_window_ ? peer_window_ - send_credit_ : 0;
+  if (in_flight >= kInteractiveInflight) return 0;
+  return std::min(send_credit_, kInteractiveInflight - in_flight);
 }
 
 bool Stream::on_window(std::uint32_t increment) {
@@ -279,8 +293,11 @@ runtime::Task<void> Stream::drain() {
 
 void Stream::consumed(std::size_t bytes) {
   unreturned_ += static_cast<std::uint32_t>(bytes);
-  // Credit goes back in batches (a quarter of the window), not per write.
-  if (unreturned_ >= std::max<std::uint32_t>(receive_window_ / 4, 1) && !fin_received_) {
+  // Credit goes back in batches (a quarter of the window, at most kCreditBatch), not per write.
+  // At most kCreditBatch, so a sender keeping kInteractiveInflight in flight is never stuck
+  // waiting for credit this end holds back.
+  if (unreturned_ >= std::clamp<std::uint32_t>(receive_window_ / 4, 1, kCreditBatch) &&
+      !fin_received_) {
     session_.writer().window(*this);
   }
 }

@@ -152,6 +152,19 @@ class Stream {
   /// behind bytes the socket has not taken yet. False when the peer overran our window (a
   /// session-level flow_control violation).
   [[nodiscard]] bool on_data(std::span<const std::byte> payload);
+  /// Reads from the local socket this small mark the stream as interactive (see Session).
+  static constexpr std::size_t kInteractiveRead = 1024;
+  /// While another stream of the session is interactive, a stream keeps at most this much in
+  /// flight (sent, not yet consumed by the peer's application), so the interactive stream's
+  /// bytes queue behind at most this much of it, not behind its whole window.
+  static constexpr std::uint32_t kInteractiveInflight = 64 * 1024;
+  /// The receiver returns credit in pieces of at most this much (less than
+  /// kInteractiveInflight, or a capped sender would wait for credit forever).
+  static constexpr std::uint32_t kCreditBatch = 16 * 1024;
+  /// The credit the pump may use now: send_credit(), or less while another stream is
+  /// interactive (kInteractiveInflight).
+  std::uint32_t usable_credit() const noexcept;
+
   // ---- UDP (stream_datagram.cpp) ------------------------------------------------------
 
   /// Where inbound datagrams go (before start or start_early).
@@ -240,6 +253,7 @@ class Stream {
 
   // Outbound: the peer's credit, what waits for the writer, the pump waiting for room.
   std::uint32_t send_credit_;
+  std::uint32_t peer_window_ = 0;  // the window the peer granted at the start (OPEN or OPEN_OK)
   PendingFrames pending_;
   std::coroutine_handle<> pump_waiter_;
   bool out_done_ = false;  // FIN sealed (or the direction aborted)

@@ -70,6 +70,7 @@ void Stream::released() noexcept {
 void Stream::send_datagram(std::span<const std::byte> datagram) {
   if (state_ == State::closed || state_ == State::accepting) return;
   udp_->last_active = runtime::Clock::now();
+  session_.note_interactive(id_);  // datagrams are latency-sensitive: bulk beside them stays short
   SessionStats& stats = session_.stats();
   if (datagram.size() > session_.config().peer_max_frame) {
     ++stats.datagram_drops.too_large;
@@ -110,6 +111,7 @@ bool Stream::on_datagram(std::span<const std::byte> payload) {
   SessionStats& stats = session_.stats();
   ++stats.datagrams_in;
   udp_->last_active = runtime::Clock::now();
+  session_.note_interactive(id_);
   const DatagramPath& path = udp_->path;
   const auto* to = path.to_len > 0 ? reinterpret_cast<const ::sockaddr*>(&path.to) : nullptr;
   // Straight from the session's receive ring. A full socket buffer, an ICMP error from an

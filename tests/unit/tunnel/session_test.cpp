@@ -3,6 +3,8 @@
 // flow control, a stalled reader, a hostile peer. Applications run on their own threads.
 #include "tunnel/session.hpp"
 
+#include <cstring>
+
 #include "session_fixture.hpp"
 
 using namespace ringtunnel;
@@ -62,6 +64,55 @@ TEST_CASE("many streams share one session, every byte checked", "[tunnel][sessio
   for (auto& u : users) u.join();
   CHECK(ok.load() == kStreams);
   CHECK(t.client->stats().streams_opened == kStreams);
+}
+
+TEST_CASE("a bulk stream beside an interactive one is kept short, yet every byte arrives",
+          "[tunnel][session]") {
+  // While the ping-pong runs, the bulk stream may keep only Stream::kInteractiveInflight in
+  // flight: a credit that never came back would stall it here (the receiver returns credit in
+  // kCreditBatch pieces for exactly that reason).
+  Tunnel t(testing::each_backend());
+  net::UniqueFd bulk = t.open();
+  net::UniqueFd interactive = t.open();
+  std::atomic<bool> bulk_done{false};
+  std::atomic<bool> stop_pinging{false};
+  std::atomic<int> pings{0};
+  Bytes echoed;
+  const Bytes payload = random_bytes(24 << 20, 7);
+  std::thread pinger([&] {
+    set_receive_timeout(interactive.get(), 10s);
+    std::byte ping[64];
+    while (!stop_pinging) {
+      std::memset(ping, pings.load() & 0xff, sizeof ping);
+      if (!write_all(interactive.get(), ping)) break;
+      std::byte back[64];
+      std::size_t got = 0;
+      while (got < sizeof back) {
+        const ssize_t n = ::recv(interactive.get(), back + got, sizeof back - got, 0);
+        if (n <= 0) return;
+        got += static_cast<std::size_t>(n);
+      }
+      if (std::memcmp(back, ping, sizeof ping) != 0) return;
+      ++pings;
+    }
+  });
+  std::thread user([&] {
+    std::thread writer([&] {
+      write_all(bulk.get(), payload);
+      ::shutdown(bulk.get(), SHUT_WR);
+    });
+    echoed = read_to_eof(bulk.get());
+    writer.join();
+    bulk_done = true;
+  });
+  turn_until(t.reactor(), [&] { return bulk_done.load(); }, 60s);
+  stop_pinging = true;
+  turn_until(t.reactor(), [&] { return pings.load() > 0; });
+  user.join();
+  ::shutdown(interactive.get(), SHUT_RDWR);
+  pinger.join();
+  CHECK(echoed == payload);
+  CHECK(pings.load() > 10);  // the interactive stream really ran beside the bulk one
 }
 
 TEST_CASE("a refused stream closes only the application's connection", "[tunnel][session]") {
