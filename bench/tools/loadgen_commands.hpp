@@ -37,6 +37,7 @@ struct PingpongOptions {
   std::size_t size = 64;
   std::uint64_t warmup = 2000;
   double timeout = 60;
+  double seconds = 0;  // > 0: stop after this long even if fewer than `count` were measured
   bool json = false;
 };
 
@@ -68,7 +69,32 @@ struct RateOptions {
   bool json = false;
 };
 
+struct UdpEchoOptions {
+  Endpoint listen;
+};
+
+struct UdpPingpongOptions {
+  Endpoint connect;
+  std::uint64_t count = 20000;
+  std::size_t size = 64;
+  std::uint64_t warmup = 1000;
+  double timeout = 120;
+  double seconds = 0;  // > 0: stop after this long even if fewer than `count` were measured
+  bool json = false;
+};
+
+struct UdpThroughputOptions {
+  Endpoint connect;
+  double seconds = 5;
+  std::size_t size = 1400;
+  unsigned window = 64;  // datagrams in flight at most
+  bool json = false;
+};
+
 int run_server(const ServerOptions& options);
+int run_udp_echo(const UdpEchoOptions& options);
+int run_udp_pingpong(const UdpPingpongOptions& options);
+int run_udp_throughput(const UdpThroughputOptions& options);
 int run_throughput(const ThroughputOptions& options);
 int run_pingpong(const PingpongOptions& options);
 int run_hold(const HoldOptions& options);

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: MIT
-// ringtunnel-loadgen: a neutral TCP load generator (plain sockets + epoll, no ringtunnel code).
+// ringtunnel-loadgen: a neutral TCP and UDP load generator (plain sockets + epoll, no ringtunnel code).
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <string>
@@ -90,6 +90,9 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   pingpong_cmd->add_option("--timeout", pingpong.timeout, "give up after this many seconds")
       ->capture_default_str();
+  pingpong_cmd->add_option("--seconds", pingpong.seconds,
+                           "stop measuring after this long (0: after --count round trips)")
+      ->capture_default_str();
   add_json_flag(*pingpong_cmd, pingpong.json);
 
   HoldOptions hold;
@@ -140,6 +143,43 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   add_json_flag(*rate_cmd, rate.json);
 
+  UdpEchoOptions udp_echo;
+  auto* udp_echo_cmd = app.add_subcommand("udp-echo", "UDP echo server until SIGTERM/SIGINT");
+  add_endpoint(*udp_echo_cmd, "--listen", listen_text, "address to bind; port 0 = any")
+      ->capture_default_str();
+
+  UdpPingpongOptions udp_pingpong;
+  auto* udp_pingpong_cmd =
+      app.add_subcommand("udp-pingpong", "datagram round trips against a UDP echo; RTT us");
+  add_connect(*udp_pingpong_cmd);
+  udp_pingpong_cmd->add_option("--count", udp_pingpong.count, "timed round trips")
+      ->capture_default_str();
+  udp_pingpong_cmd->add_option("--size", udp_pingpong.size, "datagram bytes (8-65507)")
+      ->check(CLI::Range(8, 65507))
+      ->capture_default_str();
+  udp_pingpong_cmd->add_option("--warmup", udp_pingpong.warmup, "untimed round trips first")
+      ->capture_default_str();
+  udp_pingpong_cmd->add_option("--timeout", udp_pingpong.timeout, "seconds for the whole run")
+      ->capture_default_str();
+  udp_pingpong_cmd->add_option("--seconds", udp_pingpong.seconds,
+                               "stop measuring after this long (0: after --count round trips)")
+      ->capture_default_str();
+  add_json_flag(*udp_pingpong_cmd, udp_pingpong.json);
+
+  UdpThroughputOptions udp_throughput;
+  auto* udp_throughput_cmd = app.add_subcommand(
+      "udp-throughput", "datagrams to a UDP echo, a window in flight, for S seconds; Gbit/s");
+  add_connect(*udp_throughput_cmd);
+  udp_throughput_cmd->add_option("--seconds", udp_throughput.seconds, "how long")
+      ->capture_default_str();
+  udp_throughput_cmd->add_option("--size", udp_throughput.size, "datagram bytes (1-65507)")
+      ->check(CLI::Range(1, 65507))
+      ->capture_default_str();
+  udp_throughput_cmd->add_option("--window", udp_throughput.window, "datagrams in flight")
+      ->check(CLI::Range(1u, 4096u))
+      ->capture_default_str();
+  add_json_flag(*udp_throughput_cmd, udp_throughput.json);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -154,6 +194,10 @@ int main(int argc, char** argv) {
     server.mode = mode_text == "sink" ? ServerMode::sink : ServerMode::echo;
     return run_server(server);
   }
+  if (*udp_echo_cmd) {
+    udp_echo.listen = endpoint_of(listen_text);
+    return run_udp_echo(udp_echo);
+  }
   const Endpoint target = endpoint_of(connect_text);
   if (target.port() == 0) return fail("--connect: port 0 is not a destination", kExitUsage);
   if (*throughput_cmd) {
@@ -167,6 +211,14 @@ int main(int argc, char** argv) {
   if (*hold_cmd) {
     hold.connect = target;
     return run_hold(hold);
+  }
+  if (*udp_pingpong_cmd) {
+    udp_pingpong.connect = target;
+    return run_udp_pingpong(udp_pingpong);
+  }
+  if (*udp_throughput_cmd) {
+    udp_throughput.connect = target;
+    return run_udp_throughput(udp_throughput);
   }
   if (*rate_cmd) {
     rate.connect = target;

@@ -75,7 +75,9 @@ int run_pingpong(const PingpongOptions& options) {
   const std::uint64_t total = options.warmup + options.count;
   const std::int64_t deadline = now_ns() + static_cast<std::int64_t>(options.timeout * 1e9);
   const std::int64_t start = now_ns();
-  for (std::uint64_t round = 0; round < total; ++round) {
+  const std::int64_t measure_until =
+      options.seconds > 0 ? start + static_cast<std::int64_t>(options.seconds * 1e9) : INT64_MAX;
+  for (std::uint64_t round = 0; round < total && now_ns() < measure_until; ++round) {
     // Tag each request so a stale or mixed-up reply is caught, not timed.
     std::memcpy(request.data(), &round, std::min(sizeof round, request.size()));
     const std::int64_t sent_at = now_ns();
@@ -96,12 +98,14 @@ int run_pingpong(const PingpongOptions& options) {
     }
   }
   const double elapsed = static_cast<double>(now_ns() - start) / 1e9;
+  if (samples.empty()) return fail("no round trip was measured (--seconds too short?)");
+  const std::uint64_t measured = samples.size();
   auto summary = latency_summary_us(std::move(samples));
   if (options.json) {
     print_json({{"mode", "pingpong"},
                 {"connect", options.connect.to_string()},
                 {"size", options.size},
-                {"count", options.count},
+                {"count", measured},
                 {"warmup", options.warmup},
                 {"seconds", elapsed},
                 {"rtt_us", summary}});
@@ -109,7 +113,7 @@ int run_pingpong(const PingpongOptions& options) {
     std::printf(
         "pingpong: %llu round trips of %zu bytes (+%llu warmup) in %.3f s; RTT us: "
         "p50 %.1f  p90 %.1f  p99 %.1f  p99.9 %.1f  max %.1f\n",
-        static_cast<unsigned long long>(options.count), options.size,
+        static_cast<unsigned long long>(measured), options.size,
         static_cast<unsigned long long>(options.warmup), elapsed, summary.value("p50", 0.0),
         summary.value("p90", 0.0), summary.value("p99", 0.0), summary.value("p99.9", 0.0),
         summary.value("max", 0.0));
