@@ -90,12 +90,15 @@ bool SessionWriter::has_work() const noexcept {
 }
 
 bool SessionWriter::datagram(Stream& stream, std::span<const std::byte> bytes) {
-  if (datagram_bytes_ + bytes.size() > kMaxQueuedDatagramBytes) return false;
+  // Each entry counts its bookkeeping too: zero-byte datagrams take no credit, and must not
+  // queue without bound while the socket is blocked.
+  const std::size_t cost = bytes.size() + kDatagramOverhead;
+  if (datagram_bytes_ + cost > kMaxQueuedDatagramBytes) return false;
   QueuedDatagram entry{&stream, std::make_unique_for_overwrite<std::byte[]>(bytes.size()),
                        static_cast<std::uint32_t>(bytes.size()), {}};
   if (!bytes.empty()) std::memcpy(entry.bytes.get(), bytes.data(), bytes.size());
   datagrams_.push_back(std::move(entry));
-  datagram_bytes_ += bytes.size();
+  datagram_bytes_ += cost;
   wake();
   return true;
 }
@@ -117,7 +120,7 @@ void SessionWriter::forget(Stream& stream) noexcept {
   // Never called while a record is being built (datagrams_taken_ is 0 then).
   std::erase_if(datagrams_, [&](const QueuedDatagram& entry) {
     if (entry.stream != &stream) return false;
-    datagram_bytes_ -= entry.size;
+    datagram_bytes_ -= entry.size + kDatagramOverhead;
     return true;
   });
 }
@@ -284,7 +287,7 @@ void SessionWriter::finish_record(Record& record) noexcept {
   control_.erase(control_.begin(), control_.begin() + static_cast<std::ptrdiff_t>(control_taken_));
   control_taken_ = 0;
   for (; datagrams_taken_ > 0; --datagrams_taken_) {  // sealed: the copies are done with
-    datagram_bytes_ -= datagrams_.front().size;
+    datagram_bytes_ -= datagrams_.front().size + kDatagramOverhead;
     datagrams_.pop_front();
   }
   if (record.carries_close) close_sent_ = true;

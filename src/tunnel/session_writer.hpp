@@ -68,9 +68,10 @@ class SessionWriter {
   /// One datagram of `stream` (a UDP flow) as one DATA frame: copied, sent ahead of TCP data.
   /// False (nothing queued) when the datagram queue already holds kMaxQueuedDatagramBytes.
   bool datagram(Stream& stream, std::span<const std::byte> bytes);
-  /// Bytes of datagrams waiting (capped).
+  /// What the waiting datagrams cost: their bytes plus kDatagramOverhead each (capped).
   std::size_t queued_datagram_bytes() const noexcept { return datagram_bytes_; }
   static constexpr std::size_t kMaxQueuedDatagramBytes = 4 * 1024 * 1024;
+  static constexpr std::size_t kDatagramOverhead = 64;  // the entry, its frame header, malloc
 
   /// `stream` goes away: drop it from both lists, and its queued datagrams (its pending frames are its own to clear).
   void forget(Stream& stream) noexcept;

@@ -230,3 +230,20 @@ TEST_CASE("a hostile peer: early datagrams past 16 are dropped; FIN on a UDP flo
   udp_echo.stop();
   turn_until(*fixture.reactor, [&] { return echo.running == 0 && udp_echo.running == 0; });
 }
+
+TEST_CASE("zero-byte datagrams take no credit but cannot queue without bound",
+          "[tunnel][session][udp]") {
+  Tunnel t(testing::each_backend());
+  auto flow = open_flow(t);
+  const Bytes hello = text("hello");
+  flow->stream->send_datagram(hello);
+  REQUIRE(*next_datagram(t, *flow) == hello);  // the flow is open: no early-data limits apply
+  // A burst with no turn of the reactor in between: nothing is sent meanwhile, so the writer's
+  // queue holds them all, each costing its bookkeeping against the 4 MiB cap.
+  constexpr std::size_t kBurst = 200'000;
+  const std::size_t fit =
+      SessionWriter::kMaxQueuedDatagramBytes / SessionWriter::kDatagramOverhead;
+  for (std::size_t i = 0; i < kBurst; ++i) flow->stream->send_datagram({});
+  CHECK(t.client->stats().datagrams_out == 1 + fit);
+  CHECK(t.client->stats().datagram_drops.no_room == kBurst - fit);
+}
