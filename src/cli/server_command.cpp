@@ -9,6 +9,7 @@
 #include "cli/common.hpp"
 #include "config/data_dir.hpp"
 #include "config/identity_files.hpp"
+#include "config/server_settings.hpp"
 #include "crypto/fingerprint.hpp"
 #include "net/resolver.hpp"
 #include "net/socket.hpp"
@@ -22,8 +23,8 @@ struct ServerFlags {
   CommonFlags common;
   std::uint16_t port = 9000;
   std::string bind = "0.0.0.0";
-  unsigned max_clients = 10;
-  std::optional<std::string> allowed_ports;  // absent: every port; present: must parse
+  std::optional<unsigned> max_clients;       // absent: config.yaml's, else 10
+  std::optional<std::string> allowed_ports;  // absent: config.yaml's, else every port
   std::optional<std::string> allowed_hosts;
   std::optional<std::string> token;
   bool trust_first_client = false;
@@ -92,22 +93,22 @@ bool prepare(const ServerFlags& flags, Prepared& out) {
     return false;
   }
   out.options.listen = *listen;
+  server::PolicyFlags& policy_flags = out.options.policy_flags;
   if (flags.allowed_ports) {
-    auto ports = server::PortSet::parse(*flags.allowed_ports, &error);
-    if (!ports) {
+    policy_flags.ports = server::PortSet::parse(*flags.allowed_ports, &error);
+    if (!policy_flags.ports) {
       observe::log_error("--allowed-ports: {}", error);
       return false;
     }
-    out.options.policy.ports = *ports;
   }
   if (flags.allowed_hosts) {
-    auto hosts = server::HostSet::parse(*flags.allowed_hosts, &error);
-    if (!hosts) {
+    policy_flags.hosts = server::HostSet::parse(*flags.allowed_hosts, &error);
+    if (!policy_flags.hosts) {
       observe::log_error("--allowed-hosts: {}", error);
       return false;
     }
-    out.options.policy.hosts = *hosts;
   }
+  policy_flags.max_clients = flags.max_clients;
   auto heartbeat = heartbeat_config(flags.common);
   if (!heartbeat) return false;
   out.options.heartbeat = *heartbeat;
@@ -129,8 +130,23 @@ bool prepare(const ServerFlags& flags, Prepared& out) {
     observe::log_error("{}", error);
     return false;
   }
+  // config.yaml's server: section, under the flags (SIGHUP reads it again).
+  policy_flags.config_path = dir->file("config.yaml");
+  auto settings = config::load_server_settings(policy_flags.config_path, &error);
+  if (!settings) {
+    observe::log_error("{}", error);
+    return false;
+  }
+  for (const std::string& warning : settings->warnings) observe::log_warn("{}", warning);
+  auto effective = server::effective_policy(policy_flags, *settings, &error);
+  if (!effective) {
+    observe::log_error("{}", error);
+    return false;
+  }
+  for (const std::string& note : effective->notes) observe::log_info("{}", note);
+  out.options.policy = effective->policy;
   auto& admission = out.options.admission;
-  admission.max_clients = flags.max_clients;
+  admission.max_clients = effective->max_clients;
   admission.trust_first_client = flags.trust_first_client;
   admission.params.max_streams = flags.max_streams;
   admission.params.initial_window = flags.common.stream_window;
@@ -200,7 +216,7 @@ int run_server(const ServerFlags& flags) {
   } else {
     observe::log_info("server identity {}", fingerprint);
     observe::log_info("server policy: {}; at most {} clients", server.options().policy.to_string(),
-                      flags.max_clients);
+                      server.options().admission.max_clients);
     observe::log_info("server ready: listening on {} with {} reactor(s); backend: {}",
                       prepared.options.listen.to_string(), engine.size(),
                       engine.backend_reason());
@@ -237,17 +253,18 @@ void add_server_command(CLI::App& app, int& exit_code) {
       ->envname("RINGTUNNEL_BIND")
       ->capture_default_str();
   cmd->add_option("--max-clients", flags->max_clients,
-                  "Distinct client keys connected at once")
+                  "Distinct client keys connected at once; default server.max_clients in "
+                  "config.yaml, else 10")
       ->envname("RINGTUNNEL_MAX_CLIENTS")
-      ->check(CLI::Range(1u, 1000000u))
-      ->capture_default_str();
+      ->check(CLI::Range(1u, 1000000u));
   cmd->add_option("--allowed-ports", flags->allowed_ports,
-                  "Target ports clients may reach, e.g. 5432,6379,8000-8100; default every port "
-                  "")
+                  "Target ports clients may reach (TCP and UDP), e.g. 5432,6379,8000-8100; default "
+                  "server.allowed_ports in config.yaml, else every port")
       ->envname("RINGTUNNEL_ALLOWED_PORTS");
   cmd->add_option("--allowed-hosts", flags->allowed_hosts,
                   "Target hosts clients may reach besides localhost: names, addresses, CIDR "
-                  "blocks, e.g. db.internal,10.0.0.0/8")
+                  "blocks, e.g. db.internal,10.0.0.0/8; default server.allowed_hosts in "
+                  "config.yaml")
       ->envname("RINGTUNNEL_ALLOWED_HOSTS");
   cmd->add_option("--token", flags->token,
                   "Enrolment token (prefer RINGTUNNEL_TOKEN: the command line is visible to other "

@@ -60,6 +60,9 @@ class Admission {
   /// A re-read authorized_keys takes effect for the next handshakes. Returns the keys with
   /// sessions now that are no longer in it (the caller closes those sessions).
   std::vector<crypto::PublicKey> replace_keys(crypto::AuthorizedKeys keys);
+  /// A reloaded client limit: applies to the next handshakes (nobody connected is dropped).
+  void set_max_clients(unsigned max_clients) noexcept { options_.max_clients = max_clients; }
+  unsigned max_clients() const noexcept { return options_.max_clients; }
 
  private:
   tunnel::Admission accept(const crypto::PublicKey& key);

@@ -54,6 +54,15 @@ void deliver_revoke(runtime::Reactor& core, runtime::CoreMessage& message) {
   if (ServerCore* here = server->core(core.id())) here->revoke(key);
 }
 
+void deliver_policy(runtime::Reactor& core, runtime::CoreMessage& message) {
+  // arg: a std::shared_ptr<const Policy> made for this core by core 0, owned from here.
+  std::unique_ptr<std::shared_ptr<const Policy>> policy(
+      reinterpret_cast<std::shared_ptr<const Policy>*>(message.arg));
+  if (ServerCore* here = static_cast<Server*>(message.context)->core(core.id())) {
+    here->policy = std::move(*policy);
+  }
+}
+
 void deliver_core_stopped(runtime::Reactor& core0, runtime::CoreMessage& message) {
   static_cast<Server*>(message.context)->core_stopped(core0);
 }
@@ -114,13 +123,18 @@ Task<void> Server::reload() {
   struct Loaded {
     Result<crypto::AuthorizedKeys> keys = errno_code(EIO);
     std::string error;
+    std::optional<config::ServerSettings> settings;
+    std::string settings_error;
   };
   const std::string path = admission_.authorized().path();
+  const std::string config_path = options_.policy_flags.config_path;
   Loaded loaded = co_await runtime::run_blocking([&] {
     Loaded l;
     l.keys = crypto::AuthorizedKeys::load(path, &l.error);
+    if (!config_path.empty()) l.settings = config::load_server_settings(config_path, &l.settings_error);
     return l;
   });
+  if (!config_path.empty()) reload_policy(loaded.settings, loaded.settings_error);
   if (!loaded.keys) {
     observe::log_error("reload: {}; keeping the {} key(s) loaded before", loaded.error,
                        admission_.authorized().size());
@@ -129,8 +143,7 @@ Task<void> Server::reload() {
     const std::size_t now = loaded.keys->size();
     const auto revoked = admission_.replace_keys(std::move(loaded.keys).value());
     observe::log_info("reload: {} authorized key(s) (was {}); {} connected client(s) no longer "
-                      "listed. --allowed-ports, --allowed-hosts and --max-clients are flags and "
-                      "stay as started",
+                      "listed",
                       now, before, revoked.size());
     for (const crypto::PublicKey& key : revoked) {
       for (unsigned id = 0; id < cores_.size(); ++id) {
@@ -149,6 +162,40 @@ Task<void> Server::reload() {
   reloading_ = false;
   --core0.tasks;
   core0.maybe_stopped();
+}
+
+void Server::reload_policy(const std::optional<config::ServerSettings>& settings,
+                           const std::string& settings_error) {
+  ServerCore& core0 = *cores_[kAdmissionCore];
+  std::string error = settings_error;
+  std::optional<EffectivePolicy> effective;
+  if (settings) {
+    for (const std::string& warning : settings->warnings) observe::log_warn("reload: {}", warning);
+    effective = effective_policy(options_.policy_flags, *settings, &error);
+  }
+  if (!effective) {
+    observe::log_error("reload: {}; the policy stays as it was ({}; at most {} clients)", error,
+                       core0.policy->to_string(), admission_.max_clients());
+    return;
+  }
+  const std::string before = core0.policy->to_string();
+  const unsigned max_before = admission_.max_clients();
+  auto policy = std::make_shared<const Policy>(std::move(effective->policy));
+  admission_.set_max_clients(effective->max_clients);
+  for (unsigned id = 0; id < cores_.size(); ++id) {
+    if (id == kAdmissionCore) {
+      core0.policy = policy;
+      continue;
+    }
+    runtime::CoreMessage update;
+    update.handler = &deliver_policy;
+    update.context = this;
+    update.arg = reinterpret_cast<std::uint64_t>(new std::shared_ptr<const Policy>(policy));
+    core0.reactor.post(id, std::move(update));
+  }
+  observe::log_info("reload: server policy: {}; at most {} clients (was: {}; at most {}); "
+                    "connected clients keep their sessions",
+                    policy->to_string(), effective->max_clients, before, max_before);
 }
 
 void Server::core_stopped(runtime::Reactor& core0) {
@@ -305,7 +352,7 @@ void ServerCore::start_session(net::UniqueFd connection, tunnel::ServerHandshake
 
 void ServerCore::on_open_request(tunnel::Session& session, tunnel::Stream& stream,
                                  const protocol::Open& request) {
-  const Decision decision = server.options().policy.check(request.host, request.port);
+  const Decision decision = policy->check(request.host, request.port);
   if (!decision) {
     ++totals.streams_refused;
     const Reason reason = decision.refusal == Decision::Refusal::port_not_allowed
@@ -327,13 +374,14 @@ void ServerCore::on_open_request(tunnel::Session& session, tunnel::Stream& strea
 Task<void> ServerCore::connect_target(tunnel::Session& session, tunnel::Stream& stream) {
   // Both stay valid until answered: a stream waiting for its answer holds its session open.
   const tunnel::OpenTarget target = stream.target();
+  const std::shared_ptr<const Policy> checked_by = policy;  // the one its OPEN passed
   runtime::OpOptions options{.timeout = server.options().connect_timeout,
                              .cancellation = &stream.connect_cancellation()};
   auto addresses = co_await server.resolver().resolve(target.host, target.port, options);
   std::vector<net::SocketAddress> allowed;
   if (addresses) {
     for (const auto& address : *addresses) {
-      if (server.options().policy.hosts.allows_address(target.host, address)) {
+      if (checked_by->hosts.allows_address(target.host, address)) {
         allowed.push_back(address);
       }
     }
@@ -424,7 +472,8 @@ void ServerCore::release_client(const crypto::PublicKey& key) {
 
 // ---- stopping -----------------------------------------------------------------------------
 
-ServerCore::ServerCore(Server& owner, runtime::Reactor& core) : server(owner), reactor(core) {
+ServerCore::ServerCore(Server& owner, runtime::Reactor& core)
+    : server(owner), reactor(core), policy(std::make_shared<const Policy>(owner.options().policy)) {
   drain_deadline.on_fire = &ServerCore::drain_deadline_passed;
   drain_deadline.context = this;
 }

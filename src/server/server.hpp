@@ -17,13 +17,17 @@
 #include "runtime/task.hpp"
 #include "server/admission.hpp"
 #include "server/policy.hpp"
+#include "server/policy_settings.hpp"
 #include "tunnel/heartbeat.hpp"
 
 namespace ringtunnel::server {
 
 struct ServerOptions {
   net::SocketAddress listen;  ///< the tunnel port (every reactor listens, SO_REUSEPORT)
-  Policy policy;              ///< which targets clients may reach
+  Policy policy;              ///< which targets clients may reach (at start)
+  /// What the flags fixed and where config.yaml is: a reload recomputes the policy and the
+  /// client limit from these and the file (effective_policy).
+  PolicyFlags policy_flags;
   AdmissionOptions admission;  ///< keys, token, max clients; admission.params go to clients
   std::chrono::milliseconds handshake_timeout{protocol::kHandshakeTimeout};
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
@@ -75,9 +79,11 @@ class Server {
   /// On reactor `reactor`'s thread: stops accepting and closes every session with
   /// CLOSE(shutting_down); the reactor's loop ends when nothing is left on it.
   void stop_on(runtime::Reactor& reactor);
-  /// SIGHUP, on every reactor (only core 0 acts): re-reads authorized_keys off the reactor; new
-  /// keys are admitted from the next handshake, and the sessions of keys no longer listed are
-  /// closed (unknown_key) on whichever core holds them. Other sessions are not touched.
+  /// SIGHUP, on every reactor (only core 0 acts): re-reads authorized_keys and config.yaml off
+  /// the reactor. New keys are admitted from the next handshake, and the sessions of keys no
+  /// longer listed are closed (unknown_key) on whichever core holds them. The allowed ports and
+  /// hosts and the client limit are recomputed (flags still win) and apply from the next OPEN
+  /// and handshake; no session is dropped for them. A file with an error changes nothing.
   void reload_on(runtime::Reactor& reactor);
 
   ServerTotals totals() const;
@@ -103,6 +109,8 @@ class Server {
   unsigned cores_stopped_ = 0;  // core 0 only
   bool reloading_ = false;      // core 0 only
   runtime::Task<void> reload();
+  void reload_policy(const std::optional<config::ServerSettings>& settings,
+                     const std::string& settings_error);
 };
 
 }  // namespace ringtunnel::server

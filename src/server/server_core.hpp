@@ -49,6 +49,10 @@ struct ServerCore final : tunnel::SessionHandler {
 
   Server& server;
   runtime::Reactor& reactor;
+  /// The policy OPENs are checked against on this core: the start-up one, replaced by a
+  /// reload (SIGHUP) through a message from core 0. A connect in progress keeps the one it
+  /// started with.
+  std::shared_ptr<const Policy> policy;
   net::UniqueFd listener;
   std::unique_ptr<runtime::Acceptor> acceptor;
   std::unordered_map<tunnel::Session*, Live> sessions;

@@ -373,6 +373,47 @@ def case_reload_keys(t):
     server.stop_ok()
 
 
+def case_reload_policy(t):
+    """SIGHUP on the server re-reads config.yaml's server: section: a port the file did not
+    allow is refused, then allowed after the reload on the same session (none is dropped); a
+    file with an error changes nothing and the log says where the error is."""
+    echo = t.echo()
+    data = t.path("server-data")
+    os.makedirs(data, mode=0o700)
+    config = os.path.join(data, "config.yaml")
+
+    def write_config(text):
+        with open(config, "w") as f:
+            f.write(text)
+
+    write_config("server:\n  allowed_ports: [1]\n  max_clients: 4\n")
+    server = t.server("server", data)
+    check("server policy: ports: 1; hosts: localhost; at most 4 clients" in server.text(),
+          "the server did not take its policy from config.yaml")
+    spec = fwd(echo.port)
+    client = t.client("client", t.path("client-data"), server.port, [spec], token=server.token)
+    port, line = t.ready(client, 1)[spec]
+    check("the server refuses it: port_not_allowed" in line,
+          f"the tunnel was not refused before the reload: {line}")
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(b"refused?")
+        check(read_all(s, 10) == b"", "a refused tunnel echoed bytes")
+    write_config(f"server:\n  allowed_ports: [1, {echo.port}]\n")
+    server.popen.send_signal(signal.SIGHUP)
+    server.wait_for(rf"reload: server policy: ports: 1,{echo.port}; hosts: localhost; at most 10 "
+                    r"clients \(was: ports: 1; hosts: localhost; at most 4\)", "the reload line",
+                    timeout=10)
+    t.verify("verify", port, 5)
+    write_config("server:\n  allowed_ports: [1, 70000]\n")
+    server.popen.send_signal(signal.SIGHUP)
+    server.wait_for(r"reload: \S*config\.yaml:2: server\.allowed_ports: port 70000 .*; the policy "
+                    rf"stays as it was \(ports: 1,{echo.port};", "the reload error", timeout=10)
+    t.verify("verify-after-error", port, 5)
+    check(ups(client) == 1, "the client lost its session on a reload")
+    client.stop_ok()
+    server.stop_ok()
+
+
 def case_lossy_network(t):
     """Where this machine allows network namespaces and tc netem: client and server in two
     namespaces joined by a veth pair with 30 ms delay and 1 % loss each way; 20 verified streams
@@ -512,6 +553,7 @@ CASES = {
     "drain_timeout": case_drain_timeout,
     "client_drain": case_client_drain,
     "reload_keys": case_reload_keys,
+    "reload_policy": case_reload_policy,
     "lossy_network": case_lossy_network,
     "half_close": case_half_close,
 }
