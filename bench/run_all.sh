@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # run_all.sh BUILD_DIR BENCH...: what `ninja -C BUILD_DIR bench` runs. The micro benches first
-# (console table + JSON), then the end-to-end relay comparison (run.py) and the tunnel comparison
-# against ssh -L (tunnel.py), each one markdown table + JSON, all results under
-# BUILD_DIR/bench-results/. Pass RINGTUNNEL_BENCH_QUICK=1 for quick end-to-end runs. Both drivers
-# run even if the first fails; the exit status is non-zero if either did.
+# (console table + JSON), then the end-to-end relay comparison (run.py), the tunnel comparison
+# against ssh -L (tunnel.py) and UDP / latency under load (mixed.py), each one markdown table +
+# JSON, all results under BUILD_DIR/bench-results/. Pass RINGTUNNEL_BENCH_QUICK=1 for quick
+# end-to-end runs. Every driver runs even if an earlier one fails; the exit status is non-zero
+# if any did.
 set -euo pipefail
 build=$1
 shift
@@ -39,4 +40,8 @@ echo "== end-to-end: relay vs direct TCP vs socat (interleaved, same run)"
 echo
 echo "== end-to-end: ringtunnel vs ssh -L vs direct TCP (interleaved, same run)"
 /usr/bin/python3 "$here/e2e/tunnel.py" --build-dir "$build" --out "$out" "${quick[@]}" || status=$?
+
+echo
+echo "== end-to-end: UDP, and latency beside a bulk stream: ringtunnel vs direct (same run)"
+/usr/bin/python3 "$here/e2e/mixed.py" --build-dir "$build" --out "$out" "${quick[@]}" || status=$?
 exit "$status"
