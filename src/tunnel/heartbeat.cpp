@@ -37,13 +37,16 @@ Heartbeat::Tick Heartbeat::tick(Clock::time_point now) noexcept {
     tick.dead = true;
     return tick;
   }
-  if (config_.interval.count() > 0 && now - last_ping_ >= config_.interval) {
-    last_ping_ = now;
-    outstanding_ = next_opaque_++;
-    outstanding_sent_ = now;
-    tick.ping = outstanding_;
-  }
+  if (config_.interval.count() > 0 && now - last_ping_ >= config_.interval) tick.ping = ping_now(now);
   return tick;
+}
+
+std::optional<std::uint64_t> Heartbeat::ping_now(Clock::time_point now) noexcept {
+  if (config_.interval.count() == 0) return std::nullopt;
+  last_ping_ = now;
+  outstanding_ = next_opaque_++;
+  outstanding_sent_ = now;
+  return outstanding_;
 }
 
 std::optional<std::chrono::nanoseconds> Heartbeat::on_pong(std::uint64_t opaque,
@@ -51,6 +54,7 @@ std::optional<std::chrono::nanoseconds> Heartbeat::on_pong(std::uint64_t opaque,
   if (opaque == 0 || opaque != outstanding_) return std::nullopt;
   outstanding_ = 0;
   rtt_ = now - outstanding_sent_;
+  if (!min_rtt_ || *rtt_ < *min_rtt_) min_rtt_ = rtt_;
   return rtt_;
 }
 

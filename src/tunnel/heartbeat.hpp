@@ -38,11 +38,17 @@ class Heartbeat {
   /// How often the session's timer should call tick(); zero when there is nothing to do.
   std::chrono::milliseconds check_every() const noexcept { return check_every_; }
 
+  /// A PING to send right away (the session's first, so the round trip is known at once);
+  /// the interval counts from here. Nullopt when this side never pings (interval 0).
+  std::optional<std::uint64_t> ping_now(Clock::time_point now) noexcept;
+
   /// A PONG: the round trip if it answers our latest PING (others are stale or forged: ignored).
   std::optional<std::chrono::nanoseconds> on_pong(std::uint64_t opaque,
                                                   Clock::time_point now) noexcept;
   /// The latest measured round trip (nullopt before the first PONG).
   std::optional<std::chrono::nanoseconds> rtt() const noexcept { return rtt_; }
+  /// The smallest round trip measured: the path without queues (nullopt before the first).
+  std::optional<std::chrono::nanoseconds> min_rtt() const noexcept { return min_rtt_; }
   std::uint64_t pings_sent() const noexcept { return next_opaque_ - 1; }
 
  private:
@@ -54,6 +60,7 @@ class Heartbeat {
   std::uint64_t outstanding_ = 0;  // opaque of the PING awaiting its PONG (0: none)
   std::uint64_t next_opaque_ = 1;
   std::optional<std::chrono::nanoseconds> rtt_;
+  std::optional<std::chrono::nanoseconds> min_rtt_;
   bool heard_ = false;
 };
 

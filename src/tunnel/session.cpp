@@ -94,6 +94,19 @@ void Session::start() {
     heartbeat_timer_.deadline = runtime::Clock::now() + heartbeat_.check_every();
     reactor_.timers().add(heartbeat_timer_);
   }
+  // A first PING at once: the round trip is known from the start (bulk_cap scales with it).
+  if (auto ping = heartbeat_.ping_now(runtime::Clock::now())) {
+    if (writer_.control(0, protocol::Ping{*ping})) ++stats_.pings_sent;
+  }
+}
+
+std::uint32_t Session::bulk_cap(std::uint32_t id) const noexcept {
+  if (interactive_stream_ == 0 || interactive_stream_ == id) return UINT32_MAX;
+  const auto min_rtt = heartbeat_.min_rtt();
+  if (!min_rtt || runtime::Clock::now() >= interactive_until_) return UINT32_MAX;
+  const double in_one_rtt = std::chrono::duration<double>(*min_rtt).count() * kInteractiveRate;
+  if (in_one_rtt >= static_cast<double>(protocol::kMaxWindow)) return UINT32_MAX;
+  return std::max(Stream::kInteractiveInflight, static_cast<std::uint32_t>(in_one_rtt));
 }
 
 bool Session::accepting_streams() const noexcept {

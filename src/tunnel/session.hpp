@@ -174,12 +174,15 @@ class Session {
     interactive_until_ = runtime::Clock::now() + kInteractiveHold;
     interactive_stream_ = id;
   }
-  /// Whether stream `id` must keep its bulk short now (another stream is interactive).
-  bool bulk_capped(std::uint32_t id) const noexcept {
-    return interactive_stream_ != 0 && interactive_stream_ != id &&
-           runtime::Clock::now() < interactive_until_;
-  }
+  /// How much stream `id` may keep in flight now: no limit (UINT32_MAX) unless another stream
+  /// is interactive; then what the path carries in about one round trip at kInteractiveRate,
+  /// at least Stream::kInteractiveInflight. So on loopback bulk queues 64 KiB ahead of a
+  /// keystroke, while across a 50 ms path it keeps its whole window (a cap there would only
+  /// slow it down: the RTT, not a queue, is what the keystroke waits for). No limit either
+  /// until the first PONG says what the round trip is.
+  std::uint32_t bulk_cap(std::uint32_t id) const noexcept;
   static constexpr std::chrono::milliseconds kInteractiveHold{200};
+  static constexpr double kInteractiveRate = 1e9;  // bytes per second
   /// Drops what is queued for `stream` (it is being reset).
   void forget_delivery(Stream& stream) noexcept;
   /// The stream has finished and its coroutines have ended: forget and destroy it. Nothing may

@@ -193,13 +193,15 @@ void Stream::wake_pump() noexcept {
 }
 
 std::uint32_t Stream::usable_credit() const noexcept {
-  if (state_ != State::open || !session_.bulk_capped(id_)) return send_credit_;
+  if (state_ != State::open) return send_credit_;
+  const std::uint32_t cap = session_.bulk_cap(id_);
+  if (cap >= peer_window_) return send_credit_;
   // Bytes sent and not yet consumed by the peer's application: everything queued between
   // our writer and its socket, where an interactive stream's bytes would wait behind them.
   // (A peer that returns more than it was sent only raises its own credit: no wrap here.)
   const std::uint32_t in_flight = send_credit_ < peer_window_ ? peer_window_ - send_credit_ : 0;
-  if (in_flight >= kInteractiveInflight) return 0;
-  return std::min(send_credit_, kInteractiveInflight - in_flight);
+  if (in_flight >= cap) return 0;
+  return std::min(send_credit_, cap - in_flight);
 }
 
 bool Stream::on_window(std::uint32_t increment) {

@@ -154,15 +154,16 @@ class Stream {
   [[nodiscard]] bool on_data(std::span<const std::byte> payload);
   /// Reads from the local socket this small mark the stream as interactive (see Session).
   static constexpr std::size_t kInteractiveRead = 1024;
-  /// While another stream of the session is interactive, a stream keeps at most this much in
-  /// flight (sent, not yet consumed by the peer's application), so the interactive stream's
-  /// bytes queue behind at most this much of it, not behind its whole window.
+  /// While another stream of the session is interactive, a stream keeps at least this much
+  /// and at most Session::bulk_cap in flight (sent, not yet consumed by the peer's
+  /// application), so the interactive stream's bytes queue behind that much of it, not behind
+  /// its whole window.
   static constexpr std::uint32_t kInteractiveInflight = 64 * 1024;
   /// The receiver returns credit in pieces of at most this much (less than
   /// kInteractiveInflight, or a capped sender would wait for credit forever).
   static constexpr std::uint32_t kCreditBatch = 16 * 1024;
   /// The credit the pump may use now: send_credit(), or less while another stream is
-  /// interactive (kInteractiveInflight).
+  /// interactive (Session::bulk_cap).
   std::uint32_t usable_credit() const noexcept;
 
   // ---- UDP (stream_datagram.cpp) ------------------------------------------------------

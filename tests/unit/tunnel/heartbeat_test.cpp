@@ -65,3 +65,20 @@ TEST_CASE("heartbeat can be switched off in either part", "[tunnel][heartbeat]")
   Heartbeat fast({.interval = 1ms, .timeout = 4ms}, t0);
   CHECK(fast.check_every() == 10ms);  // never busier than that
 }
+
+TEST_CASE("heartbeat: a PING at once, then the interval counts from it; the minimum RTT stays",
+          "[tunnel][heartbeat]") {
+  const auto t0 = Clock::now();
+  Heartbeat beat({.interval = 15s, .timeout = 60s}, t0);
+  const auto first = beat.ping_now(t0 + 1s);
+  REQUIRE(first);
+  CHECK(beat.on_pong(*first, t0 + 1s + 2ms));
+  CHECK_FALSE(beat.tick(t0 + 15s).ping);  // 14 s after the first: not yet
+  const auto second = beat.tick(t0 + 16s);
+  REQUIRE(second.ping);
+  CHECK(beat.on_pong(*second.ping, t0 + 16s + 9ms));
+  CHECK(beat.rtt() == std::chrono::nanoseconds(9ms));
+  CHECK(beat.min_rtt() == std::chrono::nanoseconds(2ms));
+  Heartbeat silent({.interval = 0ms, .timeout = 60s}, t0);
+  CHECK_FALSE(silent.ping_now(t0));  // a side that never pings does not start either
+}
