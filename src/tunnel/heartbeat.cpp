@@ -37,12 +37,22 @@ Heartbeat::Tick Heartbeat::tick(Clock::time_point now) noexcept {
     tick.dead = true;
     return tick;
   }
-  if (config_.interval.count() > 0 && now - last_ping_ >= config_.interval) tick.ping = ping_now(now);
+  if (probes_left_ > 0 && now - last_ping_ >= kProbeEvery) {
+    --probes_left_;
+    tick.ping = next_ping(now);
+  } else if (config_.interval.count() > 0 && now - last_ping_ >= config_.interval) {
+    tick.ping = next_ping(now);
+  }
   return tick;
 }
 
 std::optional<std::uint64_t> Heartbeat::ping_now(Clock::time_point now) noexcept {
   if (config_.interval.count() == 0) return std::nullopt;
+  probes_left_ = kProbes;
+  return next_ping(now);
+}
+
+std::uint64_t Heartbeat::next_ping(Clock::time_point now) noexcept {
   last_ping_ = now;
   outstanding_ = next_opaque_++;
   outstanding_sent_ = now;

@@ -36,10 +36,18 @@ class Heartbeat {
   };
   Tick tick(Clock::time_point now) noexcept;
   /// How often the session's timer should call tick(); zero when there is nothing to do.
-  std::chrono::milliseconds check_every() const noexcept { return check_every_; }
+  /// Shorter while the start-up probes run (ping_now).
+  std::chrono::milliseconds check_every() const noexcept {
+    return probes_left_ > 0 ? std::min(check_every_, kProbeEvery) : check_every_;
+  }
+  /// After ping_now, this many more PINGs kProbeEvery apart, so the smallest round trip is
+  /// known within a second even when the first one waited behind the peer's start-up.
+  static constexpr int kProbes = 4;
+  static constexpr std::chrono::milliseconds kProbeEvery{250};
 
-  /// A PING to send right away (the session's first, so the round trip is known at once);
-  /// the interval counts from here. Nullopt when this side never pings (interval 0).
+  /// A PING to send right away (the session's first, so the round trip is known at once),
+  /// followed by kProbes more kProbeEvery apart; the interval counts from the last of them.
+  /// Nullopt when this side never pings (interval 0).
   std::optional<std::uint64_t> ping_now(Clock::time_point now) noexcept;
 
   /// A PONG: the round trip if it answers our latest PING (others are stale or forged: ignored).
@@ -52,6 +60,8 @@ class Heartbeat {
   std::uint64_t pings_sent() const noexcept { return next_opaque_ - 1; }
 
  private:
+  std::uint64_t next_ping(Clock::time_point now) noexcept;
+
   HeartbeatConfig config_;
   std::chrono::milliseconds check_every_;
   Clock::time_point last_heard_;
@@ -61,6 +71,7 @@ class Heartbeat {
   std::uint64_t next_opaque_ = 1;
   std::optional<std::chrono::nanoseconds> rtt_;
   std::optional<std::chrono::nanoseconds> min_rtt_;
+  int probes_left_ = 0;
   bool heard_ = false;
 };
 

@@ -90,13 +90,14 @@ void Session::start() {
   (void)net::set_tcp_nodelay(socket_.get());
   runtime::spawn(read_loop());
   runtime::spawn(run_writer());
+  // A first PING at once, and a few probes after it: the round trip is known from the start
+  // (bulk_cap scales with it). Then the timer, whose first turn may be a probe's.
+  if (auto ping = heartbeat_.ping_now(runtime::Clock::now())) {
+    if (writer_.control(0, protocol::Ping{*ping})) ++stats_.pings_sent;
+  }
   if (heartbeat_.check_every().count() > 0) {
     heartbeat_timer_.deadline = runtime::Clock::now() + heartbeat_.check_every();
     reactor_.timers().add(heartbeat_timer_);
-  }
-  // A first PING at once: the round trip is known from the start (bulk_cap scales with it).
-  if (auto ping = heartbeat_.ping_now(runtime::Clock::now())) {
-    if (writer_.control(0, protocol::Ping{*ping})) ++stats_.pings_sent;
   }
 }
 

@@ -66,19 +66,31 @@ TEST_CASE("heartbeat can be switched off in either part", "[tunnel][heartbeat]")
   CHECK(fast.check_every() == 10ms);  // never busier than that
 }
 
-TEST_CASE("heartbeat: a PING at once, then the interval counts from it; the minimum RTT stays",
+TEST_CASE("heartbeat: a PING at once and a few quick probes, then every interval; the smallest "
+          "RTT stays",
           "[tunnel][heartbeat]") {
   const auto t0 = Clock::now();
   Heartbeat beat({.interval = 15s, .timeout = 60s}, t0);
-  const auto first = beat.ping_now(t0 + 1s);
+  const auto first = beat.ping_now(t0);
   REQUIRE(first);
-  CHECK(beat.on_pong(*first, t0 + 1s + 2ms));
-  CHECK_FALSE(beat.tick(t0 + 15s).ping);  // 14 s after the first: not yet
-  const auto second = beat.tick(t0 + 16s);
-  REQUIRE(second.ping);
-  CHECK(beat.on_pong(*second.ping, t0 + 16s + 9ms));
+  CHECK(beat.check_every() == Heartbeat::kProbeEvery);
+  CHECK(beat.on_pong(*first, t0 + 40ms));  // slow: the peer was still starting
+  auto at = t0;
+  for (int i = 0; i < Heartbeat::kProbes; ++i) {
+    at += Heartbeat::kProbeEvery;
+    const auto probe = beat.tick(at);
+    REQUIRE(probe.ping);
+    CHECK(beat.on_pong(*probe.ping, at + std::chrono::milliseconds(2 + i)));
+  }
+  CHECK(beat.min_rtt() == std::chrono::nanoseconds(2ms));
+  CHECK(beat.check_every() == 15s);  // probes done: back to the interval
+  CHECK_FALSE(beat.tick(at + 14s).ping);
+  const auto regular = beat.tick(at + 15s);
+  REQUIRE(regular.ping);
+  CHECK(beat.on_pong(*regular.ping, at + 15s + 9ms));
   CHECK(beat.rtt() == std::chrono::nanoseconds(9ms));
   CHECK(beat.min_rtt() == std::chrono::nanoseconds(2ms));
+  CHECK(beat.pings_sent() == 2 + Heartbeat::kProbes);
   Heartbeat silent({.interval = 0ms, .timeout = 60s}, t0);
   CHECK_FALSE(silent.ping_now(t0));  // a side that never pings does not start either
 }

@@ -326,9 +326,10 @@ TEST_CASE("the heartbeat measures the session's round trip", "[tunnel][session][
   REQUIRE(t.client->rtt());
   CHECK(*t.client->rtt() > std::chrono::nanoseconds(0));
   CHECK(*t.client->rtt() < std::chrono::nanoseconds(1s));
-  // The server pings every 15 s, and once at the start: it knows the round trip too.
+  // The server pings every 15 s, and at the start (then a few probes): it knows the round
+  // trip too.
   turn_until(t.reactor(), [&] { return t.server->stats().pongs_matched >= 1; }, 5s);
-  CHECK(t.server->stats().pings_sent == 1);
+  CHECK(t.server->stats().pings_sent >= 1);
   REQUIRE(t.server->rtt());
   CHECK(*t.server->rtt() < std::chrono::nanoseconds(1s));
 }
