@@ -2,8 +2,8 @@
 // Stream, kind udp: one DATA frame per datagram, early datagrams, the upstream socket's pump.
 #include <sys/socket.h>
 
-#include <array>
 #include <cerrno>
+#include <memory>
 
 #include "observe/log.hpp"
 #include "runtime/io.hpp"
@@ -49,9 +49,12 @@ std::string describe_datagrams(const SessionStats& stats) {
 
 std::span<std::byte> datagram_receive_buffer() noexcept {
   // Any datagram fits (IPv6 allows 65,527 bytes of payload); used synchronously, so one per
-  // thread serves every UDP socket on its reactor.
-  thread_local std::array<std::byte, 65536> buffer;
-  return buffer;
+  // thread serves every UDP socket on its reactor. Allocated on first use: a thread_local
+  // array would be zeroed (64 KiB of RSS) in every thread, UDP or not.
+  constexpr std::size_t kSize = 65536;
+  thread_local std::unique_ptr<std::byte[]> buffer;
+  if (!buffer) buffer = std::make_unique_for_overwrite<std::byte[]>(kSize);
+  return {buffer.get(), kSize};
 }
 
 void Stream::attach_datagram_path(const DatagramPath& path) {
