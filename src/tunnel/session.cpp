@@ -123,39 +123,36 @@ std::uint32_t Session::next_stream_id() noexcept {
   return last_own_id_;
 }
 
-bool Session::open_stream(net::UniqueFd& local, const OpenTarget& target) {
-  if (!accepting_streams()) return false;
+Stream* Session::open_own(Stream::Kind kind, const OpenTarget& target) {
+  if (!accepting_streams()) return nullptr;
   const std::uint32_t id = next_stream_id();
-  protocol::Open open{protocol::kOpenKindTcp, config_.receive_window, target.port, target.host,
-                      target.tunnel};
+  const bool udp = kind == Stream::Kind::udp;
+  protocol::Open open{udp ? protocol::kOpenKindUdp : protocol::kOpenKindTcp,
+                      config_.receive_window, target.port, target.host, target.tunnel};
   if (auto queued = writer_.control(id, open); !queued) {
-    observe::log_warn("{}: cannot open a stream for tunnel '{}': {}", name(), target.tunnel,
-                      queued.error().message());
-    return false;
+    observe::log_warn("{}: cannot open a {} for tunnel '{}': {}", name(), udp ? "flow" : "stream",
+                      target.tunnel, queued.error().message());
+    return nullptr;
   }
-  auto* stream = new Stream(*this, id, Stream::Kind::tcp, target, config_.receive_window, 0);
-  stream->attach(std::move(local));
+  auto* stream = new Stream(*this, id, kind, target, config_.receive_window, 0);
   streams_.emplace(id, stream);
   ++own_open_;
+  return stream;
+}
+
+bool Session::open_stream(net::UniqueFd& local, const OpenTarget& target) {
+  Stream* stream = open_own(Stream::Kind::tcp, target);
+  if (stream == nullptr) return false;
+  stream->attach(std::move(local));
   stream->start_early();  // the first bytes go right behind the OPEN
   return true;
 }
 
 Stream* Session::open_datagram_stream(const OpenTarget& target, const DatagramPath& path) {
-  if (!accepting_streams()) return nullptr;
-  const std::uint32_t id = next_stream_id();
-  protocol::Open open{protocol::kOpenKindUdp, config_.receive_window, target.port, target.host,
-                      target.tunnel};
-  if (auto queued = writer_.control(id, open); !queued) {
-    observe::log_warn("{}: cannot open a flow for tunnel '{}': {}", name(), target.tunnel,
-                      queued.error().message());
-    return nullptr;
-  }
-  auto* stream = new Stream(*this, id, Stream::Kind::udp, target, config_.receive_window, 0);
+  Stream* stream = open_own(Stream::Kind::udp, target);
+  if (stream == nullptr) return nullptr;
   stream->attach_datagram_path(path);
-  streams_.emplace(id, stream);
-  ++own_open_;
-  stream->start_early();
+  stream->start_early();  // the first datagrams go right behind the OPEN
   return stream;
 }
 

@@ -200,6 +200,8 @@ class Session {
   Result<void> on_open_reply(const protocol::FrameView& frame);
   Result<void> on_stream_frame(const protocol::FrameView& frame);
   Result<void> on_session_frame(const protocol::FrameView& frame);
+  /// OPEN (kind tcp or udp) queued and the stream registered; null when no new stream fits.
+  Stream* open_own(Stream::Kind kind, const OpenTarget& target);
   Stream* find(std::uint32_t id) noexcept;
   bool seen(std::uint32_t id) const noexcept;
   std::uint32_t next_stream_id() noexcept;

@@ -303,4 +303,46 @@ struct Tunnel {
 };
 
 
+// A server session facing a hostile client: the test writes the client's frames itself,
+// sealed with the client's real keys, so they reach the server's frame checks.
+struct HostilePeer {
+  testing::ReactorFixture fixture;
+  EchoService echo;
+  UdpEchoService udp_echo;
+  ServerSide server_side;
+  std::unique_ptr<Session> server;
+  net::UniqueFd raw;  // the client's end of the connection
+  std::unique_ptr<Channel> channel;
+
+  explicit HostilePeer(runtime::BackendChoice backend, std::chrono::milliseconds connect_delay)
+      : fixture(backend) {
+    server_side.echo = echo.address;
+    server_side.udp_echo = udp_echo.address;
+    server_side.connect_delay = connect_delay;
+    auto client_key = new_key();
+    auto server_key = new_key();
+    Run run(client_key, server_key);
+    auto [client_est, server_est] = run.all();
+    auto [a, b] = must(net::tcp_loopback_pair());
+    raw = std::move(a);
+    server = make_session(std::move(b), server_est, protocol::Role::server, server_side);
+    server->start();
+    channel = must(AeadChannel::create(client_est, protocol::Role::client, Channel::Clock::now()));
+  }
+  /// Seals `frames` as one record and writes it to the server.
+  void send(const Bytes& frames) {
+    const ConstBytes pieces[] = {frames};
+    Bytes wire(channel->sealed_size(frames.size()));
+    wire.resize(must(channel->seal(pieces, wire, Channel::Clock::now())));
+    REQUIRE(write_all(raw.get(), wire));
+  }
+  /// Until the server session has ended; then the services stop.
+  void wait_for_end() {
+    turn_until(*fixture.reactor, [&] { return server_side.ended; });
+    echo.stop();
+    udp_echo.stop();
+    turn_until(*fixture.reactor, [&] { return echo.running == 0 && udp_echo.running == 0; });
+  }
+};
+
 }  // namespace ringtunnel::tunnel::test::session

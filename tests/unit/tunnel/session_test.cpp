@@ -287,34 +287,17 @@ TEST_CASE("early data for a refused stream is dropped; the session goes on",
 
 TEST_CASE("a peer sending more early data than allowed loses its session (flow_control)",
           "[tunnel][session]") {
-  testing::ReactorFixture fixture(testing::each_backend());
-  EchoService echo;
-  ServerSide server_side;
-  server_side.echo = echo.address;
-  server_side.connect_delay = 2s;  // OPEN_OK cannot come in time to make the data legal
-  auto client_key = new_key();
-  auto server_key = new_key();
-  Run run(client_key, server_key);
-  auto [client_est, server_est] = run.all();
-  auto [raw, b] = must(net::tcp_loopback_pair());
-  auto server = make_session(std::move(b), server_est, protocol::Role::server, server_side);
-  server->start();
+  HostilePeer peer(testing::each_backend(), 2s);  // OPEN_OK cannot come in time to make it legal
   // The hostile client: OPEN, then 4096 + 1 bytes of DATA at once.
-  auto channel = must(AeadChannel::create(client_est, protocol::Role::client, Channel::Clock::now()));
   Bytes frames;
   protocol::ByteWriter out(frames);
   REQUIRE(protocol::append_frame(out, 1, protocol::Open{protocol::kOpenKindTcp, 1u << 20, 7,
                                                         "localhost", "greedy"}).ok());
   const Bytes too_much(protocol::kEarlyDataLimit + 1, std::byte{'x'});
   REQUIRE(protocol::append_data_frame(out, 1, too_much).ok());
-  const ConstBytes pieces[] = {frames};
-  Bytes wire(channel->sealed_size(frames.size()));
-  wire.resize(must(channel->seal(pieces, wire, Channel::Clock::now())));
-  REQUIRE(write_all(raw.get(), wire));
-  turn_until(*fixture.reactor, [&] { return server_side.ended; });
-  CHECK(server_side.why == Reason::flow_control);
-  echo.stop();
-  turn_until(*fixture.reactor, [&] { return echo.running == 0; });
+  peer.send(frames);
+  peer.wait_for_end();
+  CHECK(peer.server_side.why == Reason::flow_control);
 }
 
 TEST_CASE("the heartbeat measures the session's round trip", "[tunnel][session][heartbeat]") {

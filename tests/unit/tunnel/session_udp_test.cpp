@@ -198,37 +198,17 @@ TEST_CASE("drain ends UDP flows at once; TCP streams go on", "[tunnel][session][
 TEST_CASE("a hostile peer: early datagrams past 16 are dropped; FIN on a UDP flow ends the "
           "session (protocol_error)",
           "[tunnel][session][udp]") {
-  testing::ReactorFixture fixture(testing::each_backend());
-  EchoService echo;
-  UdpEchoService udp_echo;
-  ServerSide server_side;
-  server_side.echo = echo.address;
-  server_side.udp_echo = udp_echo.address;
-  server_side.connect_delay = 2s;  // every frame below arrives while the flow is accepting
-  auto client_key = new_key();
-  auto server_key = new_key();
-  Run run(client_key, server_key);
-  auto [client_est, server_est] = run.all();
-  auto [raw, b] = must(net::tcp_loopback_pair());
-  auto server = make_session(std::move(b), server_est, protocol::Role::server, server_side);
-  server->start();
-  auto channel = must(AeadChannel::create(client_est, protocol::Role::client, Channel::Clock::now()));
+  HostilePeer peer(testing::each_backend(), 2s);  // every frame arrives while it is accepting
   Bytes frames;
   protocol::ByteWriter out(frames);
   REQUIRE(protocol::append_frame(out, 1, protocol::Open{protocol::kOpenKindUdp, 1u << 20, 53,
                                                         "localhost", "dns"}).ok());
   for (int i = 0; i < 20; ++i) REQUIRE(protocol::append_data_frame(out, 1, {}).ok());
   REQUIRE(protocol::append_frame(out, 1, protocol::Fin{}).ok());
-  const ConstBytes pieces[] = {frames};
-  Bytes wire(channel->sealed_size(frames.size()));
-  wire.resize(must(channel->seal(pieces, wire, Channel::Clock::now())));
-  REQUIRE(write_all(raw.get(), wire));
-  turn_until(*fixture.reactor, [&] { return server_side.ended; });
-  CHECK(server_side.why == Reason::protocol_error);
-  CHECK(server->stats().datagram_drops.no_room == 20 - protocol::kMaxEarlyDatagrams);
-  echo.stop();
-  udp_echo.stop();
-  turn_until(*fixture.reactor, [&] { return echo.running == 0 && udp_echo.running == 0; });
+  peer.send(frames);
+  peer.wait_for_end();
+  CHECK(peer.server_side.why == Reason::protocol_error);
+  CHECK(peer.server->stats().datagram_drops.no_room == 20 - protocol::kMaxEarlyDatagrams);
 }
 
 TEST_CASE("zero-byte datagrams take no credit but cannot queue without bound",
