@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # quickstart.sh: installs dependencies, makes a release build, and runs the main job: a local
-# service (an echo server), `ringtunnel server` and `ringtunnel client -L` on loopback carrying
-# connections to it through an encrypted session, real bytes through the tunnel (every byte
-# checked), and what flowed printed at the end.
+# service (a TCP and a UDP echo server), `ringtunnel server` and `ringtunnel client -L` on
+# loopback carrying connections and datagrams to it through an encrypted session, real bytes
+# through the tunnel (every byte checked), and what flowed printed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -43,14 +43,17 @@ wait_for_line() {
 show() { sed -E 's/^[0-9-]+ [0-9:.]+ //; s/^/   /'; }
 
 echo
-echo "== 1. a local service: an echo server on 127.0.0.1 (and a sink for bulk data)"
+echo "== 1. a local service: an echo server on 127.0.0.1 (a sink for bulk data, a UDP echo)"
 "$loadgen" server --listen 127.0.0.1:0 --mode echo >"$workdir/echo.log" 2>&1 &
 pids+=($!)
 echo_port=$(wait_for_line "$workdir/echo.log" "listening on" | sed -E 's/.*listening on [^ ]*:([0-9]+).*/\1/')
 "$loadgen" server --listen 127.0.0.1:0 --mode sink >"$workdir/sink.log" 2>&1 &
 pids+=($!)
 sink_port=$(wait_for_line "$workdir/sink.log" "listening on" | sed -E 's/.*listening on [^ ]*:([0-9]+).*/\1/')
-echo "   echo on 127.0.0.1:$echo_port, sink on 127.0.0.1:$sink_port"
+"$loadgen" udp-echo --listen 127.0.0.1:0 >"$workdir/udp_echo.log" 2>&1 &
+pids+=($!)
+udp_port=$(wait_for_line "$workdir/udp_echo.log" "udp echo on" | sed -E 's/.*udp echo on [^ ]*:([0-9]+).*/\1/')
+echo "   echo on 127.0.0.1:$echo_port, sink on 127.0.0.1:$sink_port, UDP echo on 127.0.0.1:$udp_port"
 
 echo "== 2. ringtunnel server (zero config: it makes its key and an enrolment token)"
 server_port=$(free_port)
@@ -65,9 +68,11 @@ token=$(cat "$workdir/server/server_token")
 echo "== 3. ringtunnel client -L (enrols with the token, pins the server's identity)"
 echo_local=$(free_port)
 sink_local=$(free_port)
+udp_local=$(free_port)
 RINGTUNNEL_TOKEN=$token "$ringtunnel" client --ip 127.0.0.1 --port "$server_port" \
   --data-dir "$workdir/client" --accept-new-host \
   -L "127.0.0.1:$echo_local:localhost:$echo_port" -L "127.0.0.1:$sink_local:localhost:$sink_port" \
+  -L "127.0.0.1:$udp_local:localhost:$udp_port:udp" \
   >"$workdir/client.log" 2>&1 &
 client_pid=$!
 pids+=($client_pid)
@@ -83,7 +88,10 @@ echo "== 5. request/response latency through the tunnel (64-byte messages)"
 echo "== 6. bulk throughput through the tunnel for 3 seconds"
 "$loadgen" throughput --connect "127.0.0.1:$sink_local" --seconds 3
 
-echo "== 7. what flowed (client stopped, then server, both with SIGTERM)"
+echo "== 7. UDP through the tunnel: 5,000 datagram round trips of 512 bytes (boundaries kept)"
+"$loadgen" udp-pingpong --connect "127.0.0.1:$udp_local" --count 5000 --size 512
+
+echo "== 8. what flowed (client stopped, then server, both with SIGTERM)"
 kill -TERM "$client_pid"
 wait "$client_pid" || true
 kill -TERM "$server_pid"
