@@ -3,6 +3,7 @@
 #include "client/udp_relay.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <vector>
@@ -39,6 +40,34 @@ bool is_refusal(Reason why) noexcept {
 }
 
 }  // namespace
+
+// The flow key and the reply path of a received datagram: who sent it, and which local
+// address it was sent to (the replies' source: see net::bind_udp).
+void UdpRelay::describe_source(const ::msghdr& message, FlowKey& key, tunnel::DatagramPath& reply) {
+  const auto length = std::min<std::size_t>(message.msg_namelen, sizeof(::sockaddr_in6));
+  std::memcpy(key.bytes.data(), message.msg_name, length);
+  key.length = static_cast<std::uint8_t>(length);
+  std::memcpy(&reply.to, message.msg_name, length);
+  reply.to_len = static_cast<::socklen_t>(length);
+  for (const ::cmsghdr* header = CMSG_FIRSTHDR(&message); header != nullptr;
+       header = CMSG_NXTHDR(const_cast<::msghdr*>(&message), const_cast<::cmsghdr*>(header))) {
+    if (header->cmsg_level == IPPROTO_IP && header->cmsg_type == IP_PKTINFO) {
+      ::in_pktinfo info{};
+      std::memcpy(&info, CMSG_DATA(header), sizeof info);
+      reply.local_family = AF_INET;
+      reply.local4.ipi_spec_dst = info.ipi_addr;  // the address it was sent to; any interface
+      std::memcpy(key.bytes.data() + key.length, &info.ipi_addr, sizeof info.ipi_addr);
+      key.length = static_cast<std::uint8_t>(key.length + sizeof info.ipi_addr);
+    } else if (header->cmsg_level == IPPROTO_IPV6 && header->cmsg_type == IPV6_PKTINFO) {
+      ::in6_pktinfo info{};
+      std::memcpy(&info, CMSG_DATA(header), sizeof info);
+      reply.local_family = AF_INET6;
+      reply.local6 = info;  // the address, and the interface (link-local needs it)
+      std::memcpy(key.bytes.data() + key.length, &info.ipi6_addr, sizeof info.ipi6_addr);
+      key.length = static_cast<std::uint8_t>(key.length + sizeof info.ipi6_addr);
+    }
+  }
+}
 
 UdpRelay::UdpRelay(ClientCore& core, const OpenForward& forward, int fd)
     : core_(core), forward_(forward), fd_(fd) {
@@ -79,11 +108,17 @@ runtime::Task<void> UdpRelay::run() {
       continue;
     }
     for (int i = 0; i < kDatagramsPerWake && !stopping_; ++i) {
-      FlowKey from;
       ::sockaddr_storage source{};
-      ::socklen_t length = sizeof source;
-      const ssize_t got = ::recvfrom(fd_, into.data(), into.size(), MSG_DONTWAIT,
-                                     reinterpret_cast<::sockaddr*>(&source), &length);
+      ::iovec piece{into.data(), into.size()};
+      alignas(::cmsghdr) std::array<std::byte, 128> control{};
+      ::msghdr message{};
+      message.msg_name = &source;
+      message.msg_namelen = sizeof source;
+      message.msg_iov = &piece;
+      message.msg_iovlen = 1;
+      message.msg_control = control.data();
+      message.msg_controllen = control.size();
+      const ssize_t got = ::recvmsg(fd_, &message, MSG_DONTWAIT);
       if (got < 0) {
         if (errno != EAGAIN && errno != EWOULDBLOCK) {
           observe::log_debug("tunnel {}: receive: {}", forward_.spec.name(),
@@ -91,27 +126,29 @@ runtime::Task<void> UdpRelay::run() {
         }
         break;
       }
-      from.length = static_cast<std::uint8_t>(std::min<std::size_t>(length, from.bytes.size()));
-      std::memcpy(from.bytes.data(), &source, from.length);
-      on_datagram(from, into.first(static_cast<std::size_t>(got)));
+      FlowKey from;
+      tunnel::DatagramPath reply;
+      describe_source(message, from, reply);
+      on_datagram(from, reply, into.first(static_cast<std::size_t>(got)));
     }
   }
   --core_.tasks;
   core_.maybe_stopped();
 }
 
-void UdpRelay::on_datagram(const FlowKey& from, std::span<const std::byte> datagram) {
+void UdpRelay::on_datagram(const FlowKey& from, const tunnel::DatagramPath& reply,
+                           std::span<const std::byte> datagram) {
   Flow* flow = nullptr;
   if (auto found = flows_.find(from); found != flows_.end()) {
     flow = found->second.get();
   } else {
-    flow = open_flow(from);
+    flow = open_flow(from, reply);
     if (flow == nullptr) return;
   }
   flow->stream->send_datagram(datagram);  // copied, or dropped and counted by the session
 }
 
-UdpRelay::Flow* UdpRelay::open_flow(const FlowKey& from) {
+UdpRelay::Flow* UdpRelay::open_flow(const FlowKey& from, const tunnel::DatagramPath& reply) {
   const auto now = runtime::Clock::now();
   if (now < refused_until_) {
     drop_no_flow("the server refused this tunnel a moment ago");
@@ -130,10 +167,8 @@ UdpRelay::Flow* UdpRelay::open_flow(const FlowKey& from) {
     return nullptr;
   }
   auto flow = std::make_unique<Flow>(Flow{this, from, nullptr});
-  tunnel::DatagramPath path;
+  tunnel::DatagramPath path = reply;
   path.fd = fd_;
-  std::memcpy(&path.to, from.bytes.data(), from.length);
-  path.to_len = from.length;
   path.released = &UdpRelay::flow_released;
   path.owner = flow.get();
   const ForwardSpec& spec = forward_.spec;

@@ -58,9 +58,10 @@ class UdpRelay {
   const UdpRelayStats& stats() const noexcept { return stats_; }
 
  private:
-  // A source address as the kernel gave it (sockaddr_in or sockaddr_in6 bytes).
+  // A source address as the kernel gave it (sockaddr_in or sockaddr_in6 bytes), followed by
+  // the local address it was sent to (4 or 16 bytes): one flow per pair.
   struct FlowKey {
-    std::array<std::byte, sizeof(::sockaddr_in6)> bytes{};
+    std::array<std::byte, sizeof(::sockaddr_in6) + 16> bytes{};
     std::uint8_t length = 0;
     std::string_view view() const noexcept {
       return {reinterpret_cast<const char*>(bytes.data()), length};
@@ -81,8 +82,10 @@ class UdpRelay {
   };
 
   runtime::Task<void> run();
-  void on_datagram(const FlowKey& from, std::span<const std::byte> datagram);
-  Flow* open_flow(const FlowKey& from);
+  static void describe_source(const ::msghdr& message, FlowKey& key, tunnel::DatagramPath& reply);
+  void on_datagram(const FlowKey& from, const tunnel::DatagramPath& reply,
+                   std::span<const std::byte> datagram);
+  Flow* open_flow(const FlowKey& from, const tunnel::DatagramPath& reply);
   void drop_no_flow(const char* why);
   static void flow_released(void* owner, tunnel::Stream& stream, protocol::Reason why);
   static void sweep(runtime::Timer& timer);

@@ -102,6 +102,9 @@ Result<UniqueFd> bind_udp(const SocketAddress& address, ReusePort reuse_port) {
   }
   if (address.family() == AF_INET6) {
     if (auto set = set_int_option(fd, IPPROTO_IPV6, IPV6_V6ONLY, 1); !set) return set.error();
+    if (auto set = set_int_option(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1); !set) return set.error();
+  } else {
+    if (auto set = set_int_option(fd, IPPROTO_IP, IP_PKTINFO, 1); !set) return set.error();
   }
   if (::bind(fd, address.sockaddr(), address.length()) != 0) return last_error();
   return socket;

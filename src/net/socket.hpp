@@ -31,7 +31,10 @@ Result<UniqueFd> tcp_socket(int family);
 
 /// A UDP socket bound to `address` (non-blocking, close-on-exec) that receives from anyone:
 /// a UDP tunnel's local end. SO_REUSEPORT when asked (the kernel then keeps each source on one
-/// socket); IPv6 sockets set IPV6_V6ONLY. Asks for 4 MiB socket buffers (the kernel caps
+/// socket); IPv6 sockets set IPV6_V6ONLY. Each datagram carries the address it was sent to
+/// (IP_PKTINFO / IPV6_RECVPKTINFO), so a reply can leave from that address: a socket bound
+/// to 0.0.0.0 would otherwise answer from whatever address the route picks, which a client
+/// that connect()ed its socket drops. Asks for 4 MiB socket buffers (the kernel caps
 /// them at net.core.rmem_max / wmem_max), so a burst of large datagrams is not lost at once.
 /// Errors: EAFNOSUPPORT for an empty address; otherwise socket/setsockopt/bind errno.
 Result<UniqueFd> bind_udp(const SocketAddress& address, ReusePort reuse_port);

@@ -2,6 +2,7 @@
 // Stream: one TCP connection carried over a session, both directions, with credit windows.
 #pragma once
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
 
@@ -42,6 +43,11 @@ struct DatagramPath {
   int fd = -1;
   ::sockaddr_storage to{};
   ::socklen_t to_len = 0;
+  /// Client: the local address the application sent to, the source of the replies (IPv4
+  /// `in_pktinfo`, IPv6 `in6_pktinfo`; family AF_UNSPEC: let the kernel pick).
+  int local_family = AF_UNSPEC;
+  ::in_pktinfo local4{};
+  ::in6_pktinfo local6{};
   /// Called once, just before the stream is destroyed, with why it ended.
   void (*released)(void* owner, Stream& stream, protocol::Reason why) = nullptr;
   void* owner = nullptr;

@@ -2,7 +2,9 @@
 // Stream, kind udp: one DATA frame per datagram, early datagrams, the upstream socket's pump.
 #include <sys/socket.h>
 
+#include <array>
 #include <cerrno>
+#include <cstring>
 #include <memory>
 
 #include "observe/log.hpp"
@@ -23,6 +25,34 @@ bool is_unreachable(int error) noexcept {
   // ICMP errors a connected UDP socket reports on a later call: the target is not there (yet).
   return error == ECONNREFUSED || error == EHOSTUNREACH || error == ENETUNREACH ||
          error == EHOSTDOWN || error == ENETDOWN;
+}
+
+// One datagram out of `path`: to its application from the address that application sent to
+// (client), or on the connected upstream socket (server). False when the socket refused it.
+bool send_on_path(const DatagramPath& path, std::span<const std::byte> payload) {
+  ::iovec piece{const_cast<std::byte*>(payload.data()), payload.size()};
+  ::msghdr message{};
+  message.msg_iov = &piece;
+  message.msg_iovlen = 1;
+  if (path.to_len > 0) {
+    message.msg_name = const_cast<::sockaddr_storage*>(&path.to);
+    message.msg_namelen = path.to_len;
+  }
+  alignas(::cmsghdr) std::array<std::byte, CMSG_SPACE(sizeof(::in6_pktinfo))> control{};
+  if (path.local_family == AF_INET || path.local_family == AF_INET6) {
+    const bool v4 = path.local_family == AF_INET;
+    const std::size_t size = v4 ? sizeof(::in_pktinfo) : sizeof(::in6_pktinfo);
+    message.msg_control = control.data();
+    message.msg_controllen = CMSG_SPACE(size);
+    ::cmsghdr* header = CMSG_FIRSTHDR(&message);
+    header->cmsg_level = v4 ? IPPROTO_IP : IPPROTO_IPV6;
+    header->cmsg_type = v4 ? IP_PKTINFO : IPV6_PKTINFO;
+    header->cmsg_len = CMSG_LEN(size);
+    std::memcpy(CMSG_DATA(header), v4 ? static_cast<const void*>(&path.local4)
+                                      : static_cast<const void*>(&path.local6),
+                size);
+  }
+  return ::sendmsg(path.fd, &message, MSG_DONTWAIT | MSG_NOSIGNAL) >= 0;
 }
 
 }  // namespace
@@ -115,12 +145,9 @@ bool Stream::on_datagram(std::span<const std::byte> payload) {
   ++stats.datagrams_in;
   udp_->last_active = runtime::Clock::now();
   session_.note_interactive(id_);
-  const DatagramPath& path = udp_->path;
-  const auto* to = path.to_len > 0 ? reinterpret_cast<const ::sockaddr*>(&path.to) : nullptr;
   // Straight from the session's receive ring. A full socket buffer, an ICMP error from an
   // earlier datagram or a datagram too big for the target's family drops this one: UDP's rules.
-  if (::sendto(path.fd, payload.data(), payload.size(), MSG_DONTWAIT | MSG_NOSIGNAL, to,
-               path.to_len) < 0) {
+  if (!send_on_path(udp_->path, payload)) {
     ++stats.datagram_drops.local_send;
     observe::log_debug("{}: tunnel '{}': stream {}: datagram of {} bytes dropped: {}",
                        session_.name(), target_.tunnel, id_, payload.size(),

@@ -5,7 +5,8 @@
 10,000 datagrams of random sizes from 1 to 65,507 bytes through a UDP echo, from several
 source ports at once (IPv4 and IPv6), each checked byte for byte and by SHA-256; flows that
 expire after --udp-idle-timeout and come back; the --udp-max-flows cap; a tunnel the server
-refuses; a TCP and a UDP tunnel on the same local port.
+refuses; replies from the address a wildcard-bound tunnel was sent to; a TCP and a UDP tunnel
+on the same local port.
 Usage: udp_test.py RINGTUNNEL LOADGEN [--case NAME]... [--io-backend auto|io_uring|epoll]
 The last stdout line is "N passed, N failed". Standard library only."""
 import hashlib
@@ -251,6 +252,33 @@ def case_refused(t):
         echo.close()
 
 
+def case_wildcard_bind(t):
+    """A UDP tunnel bound to 0.0.0.0 answers from the address it was sent to (127.0.0.2 here),
+    so an application that connect()ed its socket, as resolvers do, gets the reply."""
+    echo = UdpEcho()
+    try:
+        server = t.server("server", t.path("server-data"))
+        spec = udp_spec(echo.port, bind="0.0.0.0")
+        client = t.client("client", t.path("client-data"), server.port, [spec],
+                          token=server.token)
+        port = udp_ready(t, client, 1)[spec]
+        for address in ("127.0.0.2", "127.0.0.1"):
+            with udp_socket(timeout=5) as s:
+                s.connect((address, port))  # only replies from address:port get through
+                s.send(b"from " + address.encode())
+                try:
+                    back = s.recv(100)
+                except socket.timeout:
+                    raise Failure(f"no reply reached a socket connected to {address}:{port} "
+                                  "(the reply left from another address?)") from None
+                check(back == b"from " + address.encode(), f"wrong reply via {address}: {back!r}")
+        client.stop_ok()
+        stop_line(client, r"; 2 UDP flows \(0 expired\), 2 datagrams sent, 2 received, 0 dropped",
+                  "two flows")
+    finally:
+        echo.close()
+
+
 def case_tcp_and_udp_same_port(t):
     """-L P:tcp_service and -L P:udp_service:udp on the same local port both work."""
     echo = UdpEcho()
@@ -283,6 +311,7 @@ CASES = {
     "flow_expiry": case_flow_expiry,
     "flow_cap": case_flow_cap,
     "refused": case_refused,
+    "wildcard_bind": case_wildcard_bind,
     "tcp_and_udp_same_port": case_tcp_and_udp_same_port,
 }
 
