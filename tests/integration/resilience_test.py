@@ -5,7 +5,10 @@
 The server killed with SIGKILL mid-transfer and started again; a client started before its
 server; connections that wait for a session and those that give up (--connect-wait); a network
 that goes silent (the heartbeat declares the session dead and the client reconnects); a server
-that comes back with another key (the client stops with the warning instead of retrying).
+that comes back with another key (the client stops with the warning instead of retrying); drain
+on SIGTERM (server and client, within and past --drain-timeout); SIGHUP re-reading
+authorized_keys and config.yaml's policy without dropping sessions; a half-close carried
+through; loss and delay (tc netem) where the machine allows it.
 Usage: resilience_test.py RINGTUNNEL LOADGEN [--case NAME]... [--io-backend auto|io_uring|epoll]
 The last stdout line is "N passed, N failed". Standard library only."""
 import hashlib
