@@ -18,8 +18,6 @@ namespace {
 using namespace std::chrono_literals;
 using protocol::Reason;
 
-// Datagrams read per readiness wake-up before the loop yields to the reactor.
-constexpr int kDatagramsPerWake = 64;
 // After the server refuses the tunnel, new flows wait this long.
 constexpr auto kRefusalHoldOff = 1s;
 // Drops with no flow are logged at most this often (with the count so far).
@@ -107,7 +105,7 @@ runtime::Task<void> UdpRelay::run() {
       co_await runtime::sleep(50ms);
       continue;
     }
-    for (int i = 0; i < kDatagramsPerWake && !stopping_; ++i) {
+    for (int i = 0; i < tunnel::kDatagramsPerWake && !stopping_; ++i) {
       ::sockaddr_storage source{};
       ::iovec piece{into.data(), into.size()};
       alignas(::cmsghdr) std::array<std::byte, 128> control{};

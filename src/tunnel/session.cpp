@@ -92,9 +92,7 @@ void Session::start() {
   runtime::spawn(run_writer());
   // A first PING at once, and a few probes after it: the round trip is known from the start
   // (bulk_cap scales with it). Then the timer, whose first turn may be a probe's.
-  if (auto ping = heartbeat_.ping_now(runtime::Clock::now())) {
-    if (writer_.control(0, protocol::Ping{*ping})) ++stats_.pings_sent;
-  }
+  if (auto ping = heartbeat_.ping_now(runtime::Clock::now())) send_ping(*ping);
   if (heartbeat_.check_every().count() > 0) {
     heartbeat_timer_.deadline = runtime::Clock::now() + heartbeat_.check_every();
     reactor_.timers().add(heartbeat_timer_);

@@ -212,6 +212,7 @@ class Session {
   void enforce_buffer_cap();
   static void close_deadline_passed(runtime::Timer& timer);
   static void heartbeat_due(runtime::Timer& timer);
+  void send_ping(std::uint64_t opaque);
   void cut() noexcept;
 
   runtime::Reactor& reactor_;

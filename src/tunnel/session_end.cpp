@@ -71,11 +71,13 @@ void Session::heartbeat_due(runtime::Timer& timer) {
     self->cut();
     return;
   }
-  if (tick.ping) {
-    if (self->writer_.control(0, protocol::Ping{*tick.ping})) ++self->stats_.pings_sent;
-  }
+  if (tick.ping) self->send_ping(*tick.ping);
   timer.deadline = now + self->heartbeat_.check_every();
   self->reactor_.timers().add(timer);
+}
+
+void Session::send_ping(std::uint64_t opaque) {
+  if (writer_.control(0, protocol::Ping{opaque})) ++stats_.pings_sent;
 }
 
 void Session::cut() noexcept {

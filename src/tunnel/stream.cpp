@@ -93,23 +93,19 @@ bool Stream::start(std::uint32_t send_credit) {
   const bool accepter = state_ == State::accepting;
   state_ = State::open;
   peer_window_ = send_credit;
+  // The opener has been sending early data (bytes or datagrams, start_early): it counts
+  // against the window granted now.
+  const std::uint32_t early_sent = accepter ? 0 : protocol::kEarlyDataLimit - send_credit_;
+  if (send_credit < early_sent) return false;
+  send_credit_ = send_credit - early_sent;
   if (udp_) {
-    // The opener's early datagrams count against the window granted now, as TCP early data.
-    const std::uint32_t early_sent = accepter ? 0 : protocol::kEarlyDataLimit - send_credit_;
-    if (send_credit < early_sent) return false;
-    send_credit_ = send_credit - early_sent;
     start_datagrams(accepter);
     return true;
   }
-  if (!receiver_) {
-    send_credit_ = send_credit;
-    start_pump();
+  if (receiver_) {
+    wake_pump();  // the opener's pump, running since start_early
   } else {
-    // The pump has been sending early data: it counts against the window granted now.
-    const std::uint32_t early_sent = protocol::kEarlyDataLimit - send_credit_;
-    if (send_credit < early_sent) return false;
-    send_credit_ = send_credit - early_sent;
-    wake_pump();
+    start_pump();
   }
   if (accepter && backlog_size_ > 0) {  // early data from the opener goes out first
     draining_active_ = true;
@@ -123,10 +119,13 @@ bool Stream::start(std::uint32_t send_credit) {
 
 bool Stream::on_early_data(std::span<const std::byte> payload) {
   RT_ASSERT(state_ == State::accepting);
-  if (udp_) return on_early_datagram(payload);
   early_received_ += payload.size();
   if (early_received_ > protocol::kEarlyDataLimit || payload.size() > receive_left_) return false;
   receive_left_ -= static_cast<std::uint32_t>(payload.size());
+  if (udp_) {
+    hold_early_datagram(payload);
+    return true;
+  }
   if (fin_received_ || abandoned_) return true;  // after FIN, or for a stream given up: dropped
   // Held until the upstream connection is up (start); no socket to write to yet.
   backlog_.insert(backlog_.end(), payload.begin(), payload.end());
@@ -212,9 +211,12 @@ bool Stream::on_window(std::uint32_t increment) {
 }
 
 bool Stream::on_data(std::span<const std::byte> payload) {
-  if (udp_) return on_datagram(payload);
   if (payload.size() > receive_left_) return false;
   receive_left_ -= static_cast<std::uint32_t>(payload.size());
+  if (udp_) {
+    on_datagram(payload);
+    return true;
+  }
   if (fin_received_) return true;  // DATA after FIN: dropped (the session checks the order)
   if (draining_active_ || backlog_size_ > 0) {
     backlog_append(payload);
@@ -295,9 +297,9 @@ runtime::Task<void> Stream::drain() {
 
 void Stream::consumed(std::size_t bytes) {
   unreturned_ += static_cast<std::uint32_t>(bytes);
-  // Credit goes back in batches (a quarter of the window, at most kCreditBatch), not per write.
-  // At most kCreditBatch, so a sender keeping kInteractiveInflight in flight is never stuck
-  // waiting for credit this end holds back.
+  // Credit goes back in batches, not per write: a quarter of the window, but at most
+  // kCreditBatch, so a sender keeping kInteractiveInflight in flight is never stuck waiting
+  // for credit this end holds back.
   if (unreturned_ >= std::clamp<std::uint32_t>(receive_window_ / 4, 1, kCreditBatch) &&
       !fin_received_) {
     session_.writer().window(*this);

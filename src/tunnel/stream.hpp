@@ -64,6 +64,9 @@ struct DatagramDrops {
 /// A receive buffer any datagram fits in, one per thread: for synchronous recv calls whose
 /// datagram is copied (Stream::send_datagram) before the buffer is used again.
 std::span<std::byte> datagram_receive_buffer() noexcept;
+/// Datagrams a UDP socket's reader takes per readiness wake-up before it yields to the reactor
+/// (the server's flow pumps and the client's relays).
+inline constexpr int kDatagramsPerWake = 64;
 
 /// Bytes a stream has handed to the session writer and that are not sealed yet: up to
 /// kMaxPending DATA frames (each a view into a provided receive buffer, which the entry may
@@ -231,11 +234,11 @@ class Stream {
   void start_pump();
   // UDP
   struct DatagramState;
-  bool on_datagram(std::span<const std::byte> payload);
-  bool on_early_datagram(std::span<const std::byte> payload);
+  void on_datagram(std::span<const std::byte> payload);           // credit already taken
+  void hold_early_datagram(std::span<const std::byte> payload);  // credit already taken
   void start_datagrams(bool accepter);
-  void write_datagram(std::span<const std::byte> datagram);      // to the peer
-  void write_datagram_out(std::span<const std::byte> datagram);  // to the upstream socket
+  void write_datagram(std::span<const std::byte> datagram);    // to the peer
+  void deliver_datagram(std::span<const std::byte> datagram);  // to the local socket
   runtime::Task<void> datagram_pump();
   runtime::Task<void> drain();
   void consumed(std::size_t bytes);

@@ -18,8 +18,6 @@ namespace {
 // Before OPEN_OK an opener keeps this much that did not fit the early allowance.
 constexpr std::size_t kMaxHeldDatagrams = 16;
 constexpr std::size_t kMaxHeldBytes = 256 * 1024;
-// Datagrams read per readiness wake-up before the pump yields to the reactor.
-constexpr int kDatagramsPerWake = 64;
 
 bool is_unreachable(int error) noexcept {
   // ICMP errors a connected UDP socket reports on a later call: the target is not there (yet).
@@ -138,46 +136,42 @@ void Stream::write_datagram(std::span<const std::byte> datagram) {
   stats.bytes_out += datagram.size();
 }
 
-bool Stream::on_datagram(std::span<const std::byte> payload) {
-  if (payload.size() > receive_left_) return false;
-  receive_left_ -= static_cast<std::uint32_t>(payload.size());
-  SessionStats& stats = session_.stats();
-  ++stats.datagrams_in;
+void Stream::on_datagram(std::span<const std::byte> payload) {
+  ++session_.stats().datagrams_in;
   udp_->last_active = runtime::Clock::now();
   session_.note_interactive(id_);
-  // Straight from the session's receive ring. A full socket buffer, an ICMP error from an
-  // earlier datagram or a datagram too big for the target's family drops this one: UDP's rules.
-  if (!send_on_path(udp_->path, payload)) {
-    ++stats.datagram_drops.local_send;
-    observe::log_debug("{}: tunnel '{}': stream {}: datagram of {} bytes dropped: {}",
-                       session_.name(), target_.tunnel, id_, payload.size(),
-                       errno_code(errno).message());
-  }
-  consumed(payload.size());
-  return true;
+  deliver_datagram(payload);  // straight from the session's receive ring
 }
 
-bool Stream::on_early_datagram(std::span<const std::byte> payload) {
-  early_received_ += payload.size();
-  if (early_received_ > protocol::kEarlyDataLimit || payload.size() > receive_left_) return false;
-  receive_left_ -= static_cast<std::uint32_t>(payload.size());
+void Stream::deliver_datagram(std::span<const std::byte> datagram) {
+  // A full socket buffer, an ICMP error from an earlier datagram or a datagram too big for the
+  // target's family drops this one: UDP's rules. Its credit goes back either way.
+  if (!send_on_path(udp_->path, datagram)) {
+    ++session_.stats().datagram_drops.local_send;
+    observe::log_debug("{}: tunnel '{}': stream {}: datagram of {} bytes dropped: {}",
+                       session_.name(), target_.tunnel, id_, datagram.size(),
+                       errno_code(errno).message());
+  }
+  consumed(datagram.size());
+}
+
+void Stream::hold_early_datagram(std::span<const std::byte> payload) {
   ++session_.stats().datagrams_in;
-  if (abandoned_) return true;
+  if (abandoned_) return;
   if (++udp_->early_received > protocol::kMaxEarlyDatagrams) {
     ++session_.stats().datagram_drops.no_room;
-    return true;
+    return;
   }
   udp_->early.emplace_back(payload.begin(), payload.end());  // until the upstream socket is up
   backlog_size_ += payload.size();
   session_.buffered(static_cast<std::ptrdiff_t>(payload.size()));
-  return true;
 }
 
 void Stream::start_datagrams(bool accepter) {
   udp_->last_active = runtime::Clock::now();
   if (accepter) {
     udp_->path.fd = socket_.get();
-    for (const auto& datagram : udp_->early) write_datagram_out(datagram);
+    for (const auto& datagram : udp_->early) deliver_datagram(datagram);
     udp_->early.clear();
     session_.buffered(-static_cast<std::ptrdiff_t>(backlog_size_));
     backlog_size_ = 0;
@@ -188,13 +182,6 @@ void Stream::start_datagrams(bool accepter) {
   auto held = std::move(udp_->held);
   udp_->held_bytes = 0;
   for (const auto& datagram : held) write_datagram(datagram);
-}
-
-void Stream::write_datagram_out(std::span<const std::byte> datagram) {
-  if (::send(udp_->path.fd, datagram.data(), datagram.size(), MSG_DONTWAIT | MSG_NOSIGNAL) < 0) {
-    ++session_.stats().datagram_drops.local_send;
-  }
-  consumed(datagram.size());
 }
 
 runtime::Task<void> Stream::datagram_pump() {
