@@ -5,6 +5,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <functional>
 
 #include "crypto/fingerprint.hpp"
 #include "net/socket.hpp"
@@ -146,22 +147,30 @@ Task<void> Server::reload() {
                       "listed",
                       now, before, revoked.size());
     for (const crypto::PublicKey& key : revoked) {
-      for (unsigned id = 0; id < cores_.size(); ++id) {
-        if (id == kAdmissionCore) {
-          core0.revoke(key);
-          continue;
-        }
+      on_every_core(core0, [&] {
         runtime::CoreMessage revoke;
         revoke.handler = &deliver_revoke;
         revoke.context = this;
         revoke.bytes.assign(key.begin(), key.end());
-        core0.reactor.post(id, std::move(revoke));
-      }
+        return revoke;
+      });
     }
   }
   reloading_ = false;
   --core0.tasks;
   core0.maybe_stopped();
+}
+
+void Server::on_every_core(ServerCore& core0,
+                           const std::function<runtime::CoreMessage()>& make_message) {
+  for (unsigned id = 0; id < cores_.size(); ++id) {
+    runtime::CoreMessage message = make_message();
+    if (id == kAdmissionCore) {
+      message.handler(core0.reactor, message);  // this core: at once
+    } else {
+      core0.reactor.post(id, std::move(message));
+    }
+  }
 }
 
 void Server::reload_policy(const std::optional<config::ServerSettings>& settings,
@@ -182,17 +191,13 @@ void Server::reload_policy(const std::optional<config::ServerSettings>& settings
   const unsigned max_before = admission_.max_clients();
   auto policy = std::make_shared<const Policy>(std::move(effective->policy));
   admission_.set_max_clients(effective->max_clients);
-  for (unsigned id = 0; id < cores_.size(); ++id) {
-    if (id == kAdmissionCore) {
-      core0.policy = policy;
-      continue;
-    }
+  on_every_core(core0, [&] {
     runtime::CoreMessage update;
     update.handler = &deliver_policy;
     update.context = this;
     update.arg = reinterpret_cast<std::uint64_t>(new std::shared_ptr<const Policy>(policy));
-    core0.reactor.post(id, std::move(update));
-  }
+    return update;
+  });
   observe::log_info("reload: server policy: {}; at most {} clients (was: {}; at most {}); "
                     "connected clients keep their sessions",
                     policy->to_string(), effective->max_clients, before, max_before);

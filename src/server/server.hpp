@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -12,6 +13,7 @@
 #include "net/resolver.hpp"
 #include "net/socket_address.hpp"
 #include "protocol/limits.hpp"
+#include "runtime/core_message.hpp"
 #include "runtime/reactor.hpp"
 #include "runtime/result.hpp"
 #include "runtime/task.hpp"
@@ -111,6 +113,8 @@ class Server {
   runtime::Task<void> reload();
   void reload_policy(const std::optional<config::ServerSettings>& settings,
                      const std::string& settings_error);
+  /// Core 0: one message from `make_message` for every core, core 0's handled at once.
+  void on_every_core(ServerCore& core0, const std::function<runtime::CoreMessage()>& make_message);
 };
 
 }  // namespace ringtunnel::server
