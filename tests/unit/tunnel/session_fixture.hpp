@@ -64,6 +64,28 @@ inline Bytes read_to_eof(int fd) {
   }
   return out;
 }
+// Writes `payload` into the application's end `fd` and half-closes it, while reading what
+// comes back until EOF (two threads, so a payload of any size cannot deadlock on full
+// buffers); the reactor turns meanwhile. What came back; the write must have succeeded.
+inline Bytes echo_through(runtime::Reactor& reactor, int fd, const Bytes& payload) {
+  Bytes echoed;
+  std::atomic<bool> done{false};
+  std::atomic<bool> wrote{false};
+  std::thread user([&] {
+    std::thread writer([&] {
+      wrote = write_all(fd, payload);
+      ::shutdown(fd, SHUT_WR);  // half-close: the echo still comes back
+    });
+    echoed = read_to_eof(fd);
+    writer.join();
+    done = true;
+  });
+  turn_until(reactor, [&] { return done.load(); });
+  user.join();
+  CHECK(wrote.load());
+  return echoed;
+}
+
 inline void set_receive_timeout(int fd, std::chrono::milliseconds timeout) {
   timeval tv{static_cast<time_t>(timeout.count() / 1000),
              static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};

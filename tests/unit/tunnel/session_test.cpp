@@ -19,20 +19,7 @@ TEST_CASE("a stream carries bytes both ways, then half-closes cleanly", "[tunnel
   Tunnel t(testing::each_backend());
   net::UniqueFd app = t.open();
   const Bytes payload = random_bytes(3 << 20, 1);
-  Bytes echoed;
-  std::atomic<bool> done{false};
-  std::thread user([&] {
-    std::thread writer([&] {
-      REQUIRE(write_all(app.get(), payload));
-      ::shutdown(app.get(), SHUT_WR);  // half-close: the echo still comes back
-    });
-    echoed = read_to_eof(app.get());
-    writer.join();
-    done = true;
-  });
-  turn_until(t.reactor(), [&] { return done.load(); });
-  user.join();
-  CHECK(echoed == payload);
+  CHECK(echo_through(t.reactor(), app.get(), payload) == payload);
   turn_until(t.reactor(), [&] { return t.client->stream_count() == 0 && t.server->stream_count() == 0; });
   CHECK(t.client->stats().streams_opened == 1);
   CHECK(t.server->stats().bytes_in == payload.size());

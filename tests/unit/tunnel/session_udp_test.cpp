@@ -181,18 +181,7 @@ TEST_CASE("drain ends UDP flows at once; TCP streams go on", "[tunnel][session][
   turn_until(t.reactor(), [&] { return flow->released; });
   CHECK(flow->why == Reason::shutting_down);
   // The TCP stream opened before the GOAWAY still works.
-  std::atomic<bool> done{false};
-  Bytes echoed;
-  std::thread user([&] {
-    const Bytes payload = text("still flowing");
-    write_all(app.get(), payload);
-    ::shutdown(app.get(), SHUT_WR);
-    echoed = read_to_eof(app.get());
-    done = true;
-  });
-  turn_until(t.reactor(), [&] { return done.load(); });
-  user.join();
-  CHECK(echoed == text("still flowing"));
+  CHECK(echo_through(t.reactor(), app.get(), text("still flowing")) == text("still flowing"));
 }
 
 TEST_CASE("a hostile peer: early datagrams past 16 are dropped; FIN on a UDP flow ends the "
