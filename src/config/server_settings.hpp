@@ -16,17 +16,22 @@ struct FileValue {
   int line = 0;  ///< 1-based
 };
 
-/// The keys of `server:` this version reads. Lists are kept as the flags' text (a YAML list
+/// The server's policy keys of `server:`, which SIGHUP reads again (the other keys stand for
+/// start-up flags and are applied by the CLI). Lists are kept as the flags' text (a YAML list
 /// [5432, 8000-8100] becomes "5432,8000-8100") so they are checked by the same parsers as
 /// --allowed-ports and --allowed-hosts.
 struct ServerSettings {
   std::optional<FileValue<std::string>> allowed_ports;
   std::optional<FileValue<std::string>> allowed_hosts;
   std::optional<FileValue<unsigned>> max_clients;
-  /// One sentence each: unknown keys (with a "did you mean"), keys of the schema that this
-  /// version does not read from the file yet (their flags still work).
+  /// The file's warnings (unknown keys with a "did you mean", keys this version ignores).
   std::vector<std::string> warnings;
 };
+
+struct ConfigFile;
+
+/// The policy keys of a file already read; max_clients is checked here.
+std::optional<ServerSettings> server_settings_from(const ConfigFile& file, std::string* error);
 
 /// Reads `path` (YAML). A missing file is no error: nothing is set. Errors: nullopt, and
 /// `*error` gets one sentence naming the file, the line, the key and what was expected, e.g.
