@@ -9,6 +9,8 @@
 #include <cstdio>
 
 #include "cli/common.hpp"
+#include "cli/config_layer.hpp"
+#include "cli/token_input.hpp"
 #include "client/client.hpp"
 #include "config/data_dir.hpp"
 #include "config/identity_files.hpp"
@@ -19,21 +21,6 @@
 namespace ringtunnel::cli {
 namespace {
 
-struct ClientFlags {
-  CommonFlags common;
-  std::string ip;
-  std::string server;  // HOST:PORT, the alternative to --ip/--port
-  std::uint16_t port = 9000;
-  std::vector<std::string> forwards;
-  std::string bind = "localhost";
-  std::optional<std::string> token;
-  bool accept_new_host = false;
-  std::optional<std::string> server_fingerprint;
-  unsigned sessions = 0;
-  double connect_wait_s = 10;
-  double udp_idle_timeout_s = 60;
-  std::uint32_t udp_max_flows = 1024;
-};
 
 // --server HOST:PORT (IPv6 in brackets) into host and port.
 bool split_server(const std::string& text, std::string& host, std::uint16_t& port) {
@@ -112,7 +99,14 @@ bool build_options(const ClientFlags& flags, client::ClientOptions& options) {
                        *flags.server_fingerprint);
     return false;
   }
-  options.token = flags.token;
+  std::vector<std::string> token_warnings;
+  std::string token_error;
+  if (!resolve_token(flags.token, flags.token_file, &options.token, &token_warnings,
+                     &token_error)) {
+    observe::log_error("{}", token_error);
+    return false;
+  }
+  for (const std::string& warning : token_warnings) observe::log_warn("{}", warning);
   options.trust.expected_fingerprint = flags.server_fingerprint;
   options.trust.accept_new_host = flags.accept_new_host;
   options.trust.interactive = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDERR_FILENO) == 1;
@@ -131,8 +125,13 @@ bool build_options(const ClientFlags& flags, client::ClientOptions& options) {
   return true;
 }
 
-int run_client(const ClientFlags& flags) {
+}  // namespace
+
+int run_client(const ClientFlags& flags, const std::vector<std::string>& config_warnings,
+               const std::string& origin) {
   if (!start_logging(flags.common, "client")) return kExitUsage;
+  for (const std::string& warning : config_warnings) observe::log_warn("{}", warning);
+  if (!origin.empty()) observe::log_info("{}", origin);
   client::ClientOptions options;
   if (!build_options(flags, options)) return kExitUsage;
   std::string error;
@@ -188,69 +187,88 @@ int run_client(const ClientFlags& flags) {
   return client.exit_code();
 }
 
-}  // namespace
+void add_client_flags(CLI::App& command, ClientFlags& flags, TunnelsRequired required) {
+  CLI::App* cmd = &command;
+  cmd->add_option("--ip", flags.ip, "The server's host name or address")
+      ->envname("RINGTUNNEL_SERVER_IP");
+  cmd->add_option("--port", flags.port, "The server's tunnel port")
+      ->envname("RINGTUNNEL_SERVER_PORT")
+      ->capture_default_str();
+  cmd->add_option("--server", flags.server,
+                  "The server as HOST:PORT, instead of --ip and --port")
+      ->envname("RINGTUNNEL_SERVER");
+  cmd->add_option("-L,--local", flags.forwards,
+                  "[BIND:]LOCAL_PORT:[HOST:]REMOTE_PORT[:udp]: listen on BIND:LOCAL_PORT here and "
+                  "carry each connection to HOST:REMOTE_PORT as the server sees it (HOST defaults "
+                  "to localhost). With :udp, datagrams instead: each source address is a flow. "
+                  "Repeat for more tunnels; IPv6 in brackets. With connect, replaces the "
+                  "profile's tunnels.")
+      ->required(required == TunnelsRequired::yes);
+  cmd->add_option("--bind", flags.bind,
+                  "Default BIND for -L: localhost, or 0.0.0.0 to accept from other machines "
+                  "")
+      ->envname("RINGTUNNEL_BIND")
+      ->capture_default_str();
+  cmd->add_option("--token", flags.token,
+                  "The server's enrolment token, needed once to enrol this client's key; '-' "
+                  "asks for it without echo (prefer that, RINGTUNNEL_TOKEN or --token-file: the "
+                  "command line is visible to other users)")
+      ->envname("RINGTUNNEL_TOKEN");
+  cmd->add_option("--token-file", flags.token_file,
+                  "Read the enrolment token from the first line of this file")
+      ->envname("RINGTUNNEL_TOKEN_FILE");
+  cmd->add_flag("--accept-new-host", flags.accept_new_host,
+                "Trust a server seen for the first time and pin it")
+      ->envname("RINGTUNNEL_ACCEPT_NEW_HOST");
+  cmd->add_option("--server-fingerprint", flags.server_fingerprint,
+                  "Trust the server only if its identity is this SHA256:... fingerprint "
+                  "")
+      ->envname("RINGTUNNEL_SERVER_FINGERPRINT");
+  cmd->add_option("--sessions", flags.sessions,
+                  "Sessions to the server; 0 = one per reactor")
+      ->envname("RINGTUNNEL_SESSIONS")
+      ->check(CLI::Range(0u, 256u))
+      ->capture_default_str();
+  cmd->add_option("--connect-wait", flags.connect_wait_s,
+                  "Seconds a local connection waits for a session while the client "
+                  "(re)connects to the server; then it is closed")
+      ->envname("RINGTUNNEL_CONNECT_WAIT")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
+  cmd->add_option("--udp-idle-timeout", flags.udp_idle_timeout_s,
+                  "Seconds a UDP flow (one local source address) lives without a datagram either "
+                  "way; its next datagram opens a new flow")
+      ->envname("RINGTUNNEL_UDP_IDLE_TIMEOUT")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--udp-max-flows", flags.udp_max_flows,
+                  "UDP flows one tunnel may have at once; datagrams from further sources are "
+                  "dropped (and counted) until a flow ends")
+      ->envname("RINGTUNNEL_UDP_MAX_FLOWS")
+      ->check(CLI::Range(1u, 65536u))
+      ->capture_default_str();
+  add_common_flags(*cmd, flags.common);
+}
 
 void add_client_command(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<ClientFlags>();
   CLI::App* cmd = app.add_subcommand(
       "client",
       "Forward local ports through an encrypted session to a ringtunnel server, like ssh -L. "
-      "The first connection pins the server's identity in known_hosts.");
-  cmd->add_option("--ip", flags->ip, "The server's host name or address")
-      ->envname("RINGTUNNEL_SERVER_IP");
-  cmd->add_option("--port", flags->port, "The server's tunnel port")
-      ->envname("RINGTUNNEL_SERVER_PORT")
-      ->capture_default_str();
-  cmd->add_option("--server", flags->server,
-                  "The server as HOST:PORT, instead of --ip and --port")
-      ->envname("RINGTUNNEL_SERVER");
-  cmd->add_option("-L,--local", flags->forwards,
-                  "[BIND:]LOCAL_PORT:[HOST:]REMOTE_PORT[:udp]: listen on BIND:LOCAL_PORT here and "
-                  "carry each connection to HOST:REMOTE_PORT as the server sees it (HOST defaults "
-                  "to localhost). With :udp, datagrams instead: each source address is a flow. "
-                  "Repeat for more tunnels; IPv6 in brackets.")
-      ->required();
-  cmd->add_option("--bind", flags->bind,
-                  "Default BIND for -L: localhost, or 0.0.0.0 to accept from other machines "
-                  "")
-      ->envname("RINGTUNNEL_BIND")
-      ->capture_default_str();
-  cmd->add_option("--token", flags->token,
-                  "The server's enrolment token, needed once to enrol this client's key (prefer "
-                  "RINGTUNNEL_TOKEN: the command line is visible to other users)")
-      ->envname("RINGTUNNEL_TOKEN");
-  cmd->add_flag("--accept-new-host", flags->accept_new_host,
-                "Trust a server seen for the first time and pin it")
-      ->envname("RINGTUNNEL_ACCEPT_NEW_HOST");
-  cmd->add_option("--server-fingerprint", flags->server_fingerprint,
-                  "Trust the server only if its identity is this SHA256:... fingerprint "
-                  "")
-      ->envname("RINGTUNNEL_SERVER_FINGERPRINT");
-  cmd->add_option("--sessions", flags->sessions,
-                  "Sessions to the server; 0 = one per reactor")
-      ->envname("RINGTUNNEL_SESSIONS")
-      ->check(CLI::Range(0u, 256u))
-      ->capture_default_str();
-  cmd->add_option("--connect-wait", flags->connect_wait_s,
-                  "Seconds a local connection waits for a session while the client "
-                  "(re)connects to the server; then it is closed")
-      ->envname("RINGTUNNEL_CONNECT_WAIT")
-      ->check(CLI::Range(0.0, 3600.0))
-      ->capture_default_str();
-  cmd->add_option("--udp-idle-timeout", flags->udp_idle_timeout_s,
-                  "Seconds a UDP flow (one local source address) lives without a datagram either "
-                  "way; its next datagram opens a new flow")
-      ->envname("RINGTUNNEL_UDP_IDLE_TIMEOUT")
-      ->check(CLI::Range(0.1, 86400.0))
-      ->capture_default_str();
-  cmd->add_option("--udp-max-flows", flags->udp_max_flows,
-                  "UDP flows one tunnel may have at once; datagrams from further sources are "
-                  "dropped (and counted) until a flow ends")
-      ->envname("RINGTUNNEL_UDP_MAX_FLOWS")
-      ->check(CLI::Range(1u, 65536u))
-      ->capture_default_str();
-  add_common_flags(*cmd, flags->common);
-  cmd->callback([flags, &exit_code] { exit_code = run_client(*flags); });
+      "The first connection pins the server's identity in known_hosts. Settings under "
+      "defaults: in config.yaml apply beneath the flags.");
+  add_client_flags(*cmd, *flags, TunnelsRequired::yes);
+  cmd->callback([cmd, flags, &exit_code] {
+    const std::string path = config_path(flags->common.data_dir);
+    std::string error;
+    auto file = config::load_config_file(path, &error);
+    if (!file || !apply_settings(*cmd, file->defaults, path, &error)) {
+      observe::log_error("{}", error);
+      exit_code = kExitUsage;
+      return;
+    }
+    exit_code = run_client(*flags, file->warnings, "");
+  });
 }
 
 }  // namespace ringtunnel::cli

@@ -1,12 +1,49 @@
 // SPDX-License-Identifier: MIT
-// `ringtunnel client`: registers the subcommand; its callback runs the client to the end.
+// `ringtunnel client` and `ringtunnel connect PROFILE`: the same flags, the same run; connect
+// takes its server and tunnels from a profile first.
 #pragma once
 
 #include <CLI/CLI.hpp>
 
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "cli/common.hpp"
+
 namespace ringtunnel::cli {
+
+struct ClientFlags {
+  CommonFlags common;
+  std::string ip;
+  std::string server;  // HOST:PORT, the alternative to --ip/--port
+  std::uint16_t port = 9000;
+  std::vector<std::string> forwards;
+  std::string bind = "localhost";
+  std::optional<std::string> token;
+  std::optional<std::string> token_file;
+  bool accept_new_host = false;
+  std::optional<std::string> server_fingerprint;
+  unsigned sessions = 0;
+  double connect_wait_s = 10;
+  double udp_idle_timeout_s = 60;
+  std::uint32_t udp_max_flows = 1024;
+};
+
+enum class TunnelsRequired { yes, no };
+
+/// Adds every client flag to `command` (each with its RINGTUNNEL_* variable).
+void add_client_flags(CLI::App& command, ClientFlags& flags, TunnelsRequired required);
+
+/// Runs the client until it stops; the process exit status. `config_warnings` (and `origin`,
+/// where the settings came from, unless empty) are logged once logging is set up.
+int run_client(const ClientFlags& flags, const std::vector<std::string>& config_warnings,
+               const std::string& origin);
 
 /// Adds `client` to `app`; when it runs, `exit_code` gets the process exit status.
 void add_client_command(CLI::App& app, int& exit_code);
+
+/// Adds `connect PROFILE` to `app`.
+void add_connect_command(CLI::App& app, int& exit_code);
 
 }  // namespace ringtunnel::cli

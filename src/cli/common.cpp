@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -14,6 +15,24 @@ void add_common_flags(CLI::App& command, CommonFlags& flags) {
   command.add_flag("-v,--verbose", flags.verbosity,
                    "More detail in the log: -v debug, -vv trace")
       ->envname("RINGTUNNEL_VERBOSE");
+  command.add_option("--log-level", flags.log_level,
+                     "Least severe level logged: trace, debug, info, warn or error (-v lowers it "
+                     "to debug, -vv to trace)")
+      ->envname("RINGTUNNEL_LOG_LEVEL")
+      ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}))
+      ->capture_default_str();
+  command.add_option("--transport", flags.transport,
+                     "How the session is secured: native (X25519 + Ed25519 handshake, "
+                     "AES-256-GCM frames)")
+      ->envname("RINGTUNNEL_TRANSPORT")
+      ->check(CLI::Validator(
+          [](const std::string& value) -> std::string {
+            if (value == "native") return "";
+            if (value == "tls") return "tls is not in this version yet; use native";
+            return "'" + value + "' is not a transport; use native";
+          },
+          "native", "transport"))
+      ->capture_default_str();
   command.add_flag("--log-json", flags.log_json,
                    "Log one JSON object per line instead of text")
       ->envname("RINGTUNNEL_LOG_JSON");
@@ -76,9 +95,10 @@ void add_common_flags(CLI::App& command, CommonFlags& flags) {
 
 bool start_logging(const CommonFlags& flags, const std::string& component) {
   observe::LogOptions options;
-  options.level = flags.verbosity >= 2   ? observe::LogLevel::trace
-                  : flags.verbosity == 1 ? observe::LogLevel::debug
-                                         : observe::LogLevel::info;
+  options.level = observe::LogLevel::info;
+  observe::parse_log_level(flags.log_level, &options.level);  // checked by the flag
+  if (flags.verbosity >= 2) options.level = observe::LogLevel::trace;
+  if (flags.verbosity == 1) options.level = std::min(options.level, observe::LogLevel::debug);
   options.json = flags.log_json;
   options.file = flags.log_file;
   options.component = component;

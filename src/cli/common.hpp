@@ -21,6 +21,8 @@ inline constexpr int kExitUsage = 2;
 /// The flags every long-running command has.
 struct CommonFlags {
   int verbosity = 0;  ///< -v: debug, -vv: trace
+  std::string log_level = "info";
+  std::string transport = "native";
   bool log_json = false;
   std::string log_file;
   unsigned threads = 0;
@@ -34,8 +36,8 @@ struct CommonFlags {
   std::optional<std::string> data_dir;
 };
 
-/// Adds -v, --log-json, --log-file, --threads, --io-backend and --data-dir to `command`, each
-/// with its RINGTUNNEL_* environment variable.
+/// Adds the logging, engine, session and --data-dir flags to `command`, each with its
+/// RINGTUNNEL_* environment variable.
 void add_common_flags(CLI::App& command, CommonFlags& flags);
 
 /// Sets up logging for `component` ("server", "client"); false (message printed) on failure.

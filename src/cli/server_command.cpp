@@ -7,6 +7,9 @@
 #include <cstdio>
 
 #include "cli/common.hpp"
+#include "cli/config_layer.hpp"
+#include "cli/token_input.hpp"
+#include "config/config_file.hpp"
 #include "config/data_dir.hpp"
 #include "config/identity_files.hpp"
 #include "config/server_settings.hpp"
@@ -19,17 +22,6 @@
 namespace ringtunnel::cli {
 namespace {
 
-struct ServerFlags {
-  CommonFlags common;
-  std::uint16_t port = 9000;
-  std::string bind = "0.0.0.0";
-  std::optional<unsigned> max_clients;       // absent: config.yaml's, else 10
-  std::optional<std::string> allowed_ports;  // absent: config.yaml's, else every port
-  std::optional<std::string> allowed_hosts;
-  std::optional<std::string> token;
-  bool trust_first_client = false;
-  std::uint32_t max_streams = 8192;
-};
 
 // The listen address from --bind and --port: an IP literal (IPv6 with or without brackets),
 // `localhost`, or `*` / `0.0.0.0` for every IPv4 interface, `::` for every IPv6 one.
@@ -46,15 +38,18 @@ Result<net::SocketAddress> listen_address(const ServerFlags& flags, std::string*
   return address;
 }
 
-// The enrolment token: --token, else the server_token file; made when no client is enrolled.
+// The enrolment token: --token, else --token-file, else the server_token file in the data
+// dir, made when no client is enrolled.
 bool settle_token(const ServerFlags& flags, const config::DataDir& dir, bool no_clients,
                   server::AdmissionOptions& admission) {
-  if (flags.token) {
-    if (flags.token->empty()) {
-      observe::log_error("--token: the token must not be empty");
+  if (flags.token || flags.token_file) {
+    std::vector<std::string> warnings;
+    std::string error;
+    if (!resolve_token(flags.token, flags.token_file, &admission.token, &warnings, &error)) {
+      observe::log_error("{}", error);
       return false;
     }
-    admission.token = flags.token;
+    for (const std::string& warning : warnings) observe::log_warn("{}", warning);
     return true;
   }
   const std::string path = dir.file("server_token");
@@ -85,7 +80,7 @@ struct Prepared {
 };
 
 // Everything before the engine: flags checked, the data dir's files read or made.
-bool prepare(const ServerFlags& flags, Prepared& out) {
+bool prepare(const ServerFlags& flags, const config::ConfigFile& file, Prepared& out) {
   std::string error;
   auto listen = listen_address(flags, &error);
   if (!listen) {
@@ -130,9 +125,9 @@ bool prepare(const ServerFlags& flags, Prepared& out) {
     observe::log_error("{}", error);
     return false;
   }
-  // config.yaml's server: section, under the flags (SIGHUP reads it again).
-  policy_flags.config_path = dir->file("config.yaml");
-  auto settings = config::load_server_settings(policy_flags.config_path, &error);
+  // config.yaml's policy keys, under the flags (SIGHUP reads them again).
+  policy_flags.config_path = file.path;
+  auto settings = config::server_settings_from(file, &error);
   if (!settings) {
     observe::log_error("{}", error);
     return false;
@@ -162,10 +157,10 @@ bool prepare(const ServerFlags& flags, Prepared& out) {
   return true;
 }
 
-int run_server(const ServerFlags& flags) {
+int run_server(const ServerFlags& flags, const config::ConfigFile& file) {
   if (!start_logging(flags.common, "server")) return kExitUsage;
   Prepared prepared;
-  if (!prepare(flags, prepared)) return kExitUsage;
+  if (!prepare(flags, file, prepared)) return kExitUsage;
   // A port that is taken fails here, on this thread, with a clear message; the probe also
   // turns --port 0 into the one real port every reactor then listens on.
   {
@@ -237,50 +232,70 @@ int run_server(const ServerFlags& flags) {
 
 }  // namespace
 
+void add_server_flags(CLI::App& command, ServerFlags& flags) {
+  CLI::App* cmd = &command;
+  cmd->add_option("--port", flags.port, "Tunnel port to listen on")
+      ->envname("RINGTUNNEL_PORT")
+      ->capture_default_str();
+  cmd->add_option("--bind", flags.bind,
+                  "Address to listen on: an IP address, localhost, 0.0.0.0 or :: "
+                  "")
+      ->envname("RINGTUNNEL_BIND")
+      ->capture_default_str();
+  cmd->add_option("--max-clients", flags.max_clients,
+                  "Distinct client keys connected at once; default server.max_clients in "
+                  "config.yaml, else 10")
+      ->envname("RINGTUNNEL_MAX_CLIENTS")
+      ->check(CLI::Range(1u, 1000000u));
+  cmd->add_option("--allowed-ports", flags.allowed_ports,
+                  "Target ports clients may reach (TCP and UDP), e.g. 5432,6379,8000-8100; default "
+                  "server.allowed_ports in config.yaml, else every port")
+      ->envname("RINGTUNNEL_ALLOWED_PORTS");
+  cmd->add_option("--allowed-hosts", flags.allowed_hosts,
+                  "Target hosts clients may reach besides localhost: names, addresses, CIDR "
+                  "blocks, e.g. db.internal,10.0.0.0/8; default server.allowed_hosts in "
+                  "config.yaml")
+      ->envname("RINGTUNNEL_ALLOWED_HOSTS");
+  cmd->add_option("--token", flags.token,
+                  "Enrolment token; '-' asks for it without echo (prefer that, RINGTUNNEL_TOKEN "
+                  "or --token-file: the command line is visible to other users); default: the "
+                  "server_token file in the data dir")
+      ->envname("RINGTUNNEL_TOKEN");
+  cmd->add_option("--token-file", flags.token_file,
+                  "Read the enrolment token from the first line of this file")
+      ->envname("RINGTUNNEL_TOKEN_FILE");
+  cmd->add_flag("--trust-first-client", flags.trust_first_client,
+                "While authorized_keys is empty, enrol the first client without a token "
+                "")
+      ->envname("RINGTUNNEL_TRUST_FIRST_CLIENT");
+  cmd->add_option("--max-streams", flags.max_streams,
+                  "Streams one client session may hold open")
+      ->envname("RINGTUNNEL_MAX_STREAMS")
+      ->check(CLI::Range(1u, 1u << 20))
+      ->capture_default_str();
+  add_common_flags(*cmd, flags.common);
+}
+
 void add_server_command(CLI::App& app, int& exit_code) {
   auto flags = std::make_shared<ServerFlags>();
   CLI::App* cmd = app.add_subcommand(
       "server",
       "Accept clients and carry their tunnels. Zero-config: the identity key, authorized_keys "
       "and an enrolment token are made in the data dir on first start; the token and the exact "
-      "client command are printed once.");
-  cmd->add_option("--port", flags->port, "Tunnel port to listen on")
-      ->envname("RINGTUNNEL_PORT")
-      ->capture_default_str();
-  cmd->add_option("--bind", flags->bind,
-                  "Address to listen on: an IP address, localhost, 0.0.0.0 or :: "
-                  "")
-      ->envname("RINGTUNNEL_BIND")
-      ->capture_default_str();
-  cmd->add_option("--max-clients", flags->max_clients,
-                  "Distinct client keys connected at once; default server.max_clients in "
-                  "config.yaml, else 10")
-      ->envname("RINGTUNNEL_MAX_CLIENTS")
-      ->check(CLI::Range(1u, 1000000u));
-  cmd->add_option("--allowed-ports", flags->allowed_ports,
-                  "Target ports clients may reach (TCP and UDP), e.g. 5432,6379,8000-8100; default "
-                  "server.allowed_ports in config.yaml, else every port")
-      ->envname("RINGTUNNEL_ALLOWED_PORTS");
-  cmd->add_option("--allowed-hosts", flags->allowed_hosts,
-                  "Target hosts clients may reach besides localhost: names, addresses, CIDR "
-                  "blocks, e.g. db.internal,10.0.0.0/8; default server.allowed_hosts in "
-                  "config.yaml")
-      ->envname("RINGTUNNEL_ALLOWED_HOSTS");
-  cmd->add_option("--token", flags->token,
-                  "Enrolment token (prefer RINGTUNNEL_TOKEN: the command line is visible to other "
-                  "users); default: the server_token file in the data dir")
-      ->envname("RINGTUNNEL_TOKEN");
-  cmd->add_flag("--trust-first-client", flags->trust_first_client,
-                "While authorized_keys is empty, enrol the first client without a token "
-                "")
-      ->envname("RINGTUNNEL_TRUST_FIRST_CLIENT");
-  cmd->add_option("--max-streams", flags->max_streams,
-                  "Streams one client session may hold open")
-      ->envname("RINGTUNNEL_MAX_STREAMS")
-      ->check(CLI::Range(1u, 1u << 20))
-      ->capture_default_str();
-  add_common_flags(*cmd, flags->common);
-  cmd->callback([flags, &exit_code] { exit_code = run_server(*flags); });
+      "client command are printed once. Settings under server: in config.yaml apply beneath "
+      "the flags.");
+  add_server_flags(*cmd, *flags);
+  cmd->callback([cmd, flags, &exit_code] {
+    const std::string path = config_path(flags->common.data_dir);
+    std::string error;
+    auto file = config::load_config_file(path, &error);
+    if (!file || !apply_settings(*cmd, file->server, path, &error)) {
+      observe::log_error("{}", error);
+      exit_code = kExitUsage;
+      return;
+    }
+    exit_code = run_server(*flags, *file);
+  });
 }
 
 }  // namespace ringtunnel::cli

@@ -63,7 +63,8 @@ class Proc:
     clean_stop: at the end of a passing case, SIGTERM must stop it with status 0 unless the case
     already waited for it (wait_exit, stop_ok)."""
 
-    def __init__(self, test, name, argv, log_file=None, clean_stop=True, idle_priority=False):
+    def __init__(self, test, name, argv, log_file=None, clean_stop=True, idle_priority=False,
+                 env=None):
         self.name, self.argv = name, argv
         self.out = test.path(name + ".out")
         self.log_file = log_file
@@ -72,7 +73,8 @@ class Proc:
         idle = (lambda: os.sched_setscheduler(0, os.SCHED_IDLE, os.sched_param(0)))
         with open(self.out, "wb") as out:
             self.popen = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out,
-                                          stderr=subprocess.STDOUT, env=child_env(), cwd=test.dir,
+                                          stderr=subprocess.STDOUT,
+                                          env={**child_env(), **(env or {})}, cwd=test.dir,
                                           preexec_fn=idle if idle_priority else None)
 
     def text(self):
@@ -154,9 +156,10 @@ class Test:
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
 
-    def spawn(self, name, argv, log_file=None, clean_stop=True, idle_priority=False):
+    def spawn(self, name, argv, log_file=None, clean_stop=True, idle_priority=False, env=None):
+        """env: RINGTUNNEL_* (or other) variables for this child on top of a clean environment."""
         check(all(p.name != name for p in self.procs), f"test bug: two processes named {name}")
-        proc = Proc(self, name, argv, log_file, clean_stop, idle_priority)
+        proc = Proc(self, name, argv, log_file, clean_stop, idle_priority, env)
         self.procs.append(proc)
         return proc
 

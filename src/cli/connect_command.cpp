@@ -1,0 +1,75 @@
+// SPDX-License-Identifier: MIT
+// `ringtunnel connect PROFILE`: a profile of config.yaml under the flags, then the client.
+#include <memory>
+
+#include "cli/client_command.hpp"
+#include "cli/config_layer.hpp"
+#include "config/config_file.hpp"
+#include "observe/log.hpp"
+
+namespace ringtunnel::cli {
+namespace {
+
+std::string profile_names(const config::ConfigFile& file) {
+  std::string names;
+  for (const config::Profile& profile : file.profiles) {
+    names += (names.empty() ? "" : ", ") + profile.name;
+  }
+  return names.empty() ? "none" : names;
+}
+
+// The profile's settings, then defaults:, under what the command line set; false (logged) when
+// the profile is missing or a value is refused.
+bool apply_profile(CLI::App& cmd, const std::string& name, const config::ConfigFile& file,
+                   std::string* error) {
+  if (!file.exists) {
+    *error = "no profile '" + name + "': " + file.path +
+             " does not exist (`ringtunnel config init` writes one with examples)";
+    return false;
+  }
+  const config::Profile* profile = file.find_profile(name);
+  if (profile == nullptr) {
+    std::vector<std::string_view> names;
+    for (const config::Profile& each : file.profiles) names.push_back(each.name);
+    *error = file.path + ": no profile '" + name + "'" + config::suggest_word(name, names) +
+             " (profiles: " + profile_names(file) + ")";
+    return false;
+  }
+  if (!apply_settings(cmd, profile->settings, file.path, error)) return false;
+  return apply_settings(cmd, file.defaults, file.path, error);
+}
+
+}  // namespace
+
+void add_connect_command(CLI::App& app, int& exit_code) {
+  auto flags = std::make_shared<ClientFlags>();
+  auto name = std::make_shared<std::string>();
+  CLI::App* cmd = app.add_subcommand(
+      "connect",
+      "Run the client for a profile of config.yaml (its server, port and tunnels). Flags given "
+      "here override the profile, which overrides defaults:, e.g. connect dev --bind 0.0.0.0 -v");
+  cmd->add_option("profile", *name, "The profile's name under profiles: in config.yaml")
+      ->required();
+  add_client_flags(*cmd, *flags, TunnelsRequired::no);
+  cmd->callback([cmd, flags, name, &exit_code] {
+    const std::string path = config_path(flags->common.data_dir);
+    std::string error;
+    auto file = config::load_config_file(path, &error);
+    if (!file || !apply_profile(*cmd, *name, *file, &error)) {
+      observe::log_error("{}", error);
+      exit_code = kExitUsage;
+      return;
+    }
+    if (flags->forwards.empty()) {
+      const config::Profile* profile = file->find_profile(*name);
+      observe::log_error("{}:{}: profiles.{} has no tunnels: add tunnels: [\"15432:5432\"] or "
+                         "give -L",
+                         path, profile->line, *name);
+      exit_code = kExitUsage;
+      return;
+    }
+    exit_code = run_client(*flags, file->warnings, "profile '" + *name + "' of " + path);
+  });
+}
+
+}  // namespace ringtunnel::cli
