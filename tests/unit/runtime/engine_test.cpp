@@ -7,7 +7,9 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <csignal>
+#include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "net/socket.hpp"
@@ -15,6 +17,7 @@
 #include "runtime/engine.hpp"
 #include "runtime/acceptor.hpp"
 #include "runtime/io.hpp"
+#include "runtime/visit_cores.hpp"
 
 using namespace ringtunnel;
 using namespace std::chrono_literals;
@@ -237,4 +240,52 @@ TEST_CASE("an idle reactor polls before it sleeps, a reactor without idle_poll n
   testing::ReactorFixture without(backend);
   for (int i = 0; i < 20; ++i) without.reactor->run_once(std::chrono::milliseconds(1));
   CHECK(without.reactor->stats().idle_polls_expired == 0);
+}
+
+TEST_CASE("visit_every_core runs on each reactor's own thread and waits for all", "[engine]") {
+  auto backend = testing::each_backend();
+  INFO(testing::name_of(backend));
+  runtime::Engine engine(engine_options(backend, 3));
+  Watchdog watchdog(engine, 60s);
+  REQUIRE(engine.start([](Reactor&) {}).ok());
+  for (int round = 0; round < 50; ++round) {
+    auto seen = std::make_shared<std::array<std::atomic<int>, 3>>();
+    const bool all = runtime::visit_every_core(
+        engine,
+        [seen](Reactor& reactor) {
+          // On the reactor's thread: Reactor::current() is the reactor visited.
+          if (Reactor::current() == &reactor) (*seen)[reactor.id()].fetch_add(1);
+        },
+        5s);
+    REQUIRE(all);
+    for (auto& count : *seen) CHECK(count.load() == 1);
+  }
+  engine.stop();
+  engine.join();
+  CHECK_FALSE(watchdog.fired);
+}
+
+TEST_CASE("visit_every_core reports a reactor that does not answer", "[engine]") {
+  auto backend = testing::each_backend();
+  runtime::Engine engine(engine_options(backend, 2));
+  std::atomic<bool> release{false};
+  REQUIRE(engine.start([](Reactor&) {}).ok());
+  // Core 1 is kept busy by the first visit; the call gives up after its timeout, and the late
+  // visit still runs safely once core 1 is free (it owns what it writes).
+  auto late = std::make_shared<std::atomic<int>>(0);
+  const bool all = runtime::visit_every_core(
+      engine,
+      [&release, late](Reactor& reactor) {
+        if (reactor.id() == 1) {
+          while (!release.load()) std::this_thread::sleep_for(1ms);
+        }
+        late->fetch_add(1);
+      },
+      100ms);
+  CHECK_FALSE(all);
+  release = true;
+  for (int i = 0; i < 2000 && late->load() < 2; ++i) std::this_thread::sleep_for(1ms);
+  CHECK(late->load() == 2);
+  engine.stop();
+  engine.join();
 }
