@@ -300,6 +300,42 @@ ClientTotals Client::totals() const {
   return sum;
 }
 
+observe::LiveStatus Client::snapshot_core(runtime::Reactor& reactor) const {
+  observe::LiveStatus part;
+  const ClientCore* core = cores_[reactor.id()].get();
+  if (core == nullptr) return part;
+  if (reactor.id() == 0) {
+    for (const OpenForward& forward : forwards_) {
+      part.tunnels.push_back(forward.spec.name() + " listening on " + forward.where());
+    }
+  }
+  part.state = core->stopping ? "draining" : "running";
+  part.sessions_total = core->totals.sessions;
+  part.streams_total = core->totals.streams;
+  part.bytes_in = core->totals.bytes_in;
+  part.bytes_out = core->totals.bytes_out;
+  const auto now = runtime::Clock::now();
+  for (const auto& slot : core->slots) {
+    tunnel::Session* session = slot->session;
+    if (session == nullptr) continue;
+    const tunnel::SessionStats& stats = session->stats();
+    observe::LiveSession entry;
+    entry.name = session->name();
+    entry.core = reactor.id();
+    entry.uptime_seconds = std::chrono::duration<double>(now - slot->up_since).count();
+    if (auto rtt = session->rtt()) entry.rtt_ms = std::chrono::duration<double, std::milli>(*rtt).count();
+    entry.streams_open = session->stream_count();
+    entry.bytes_in = stats.bytes_in;
+    entry.bytes_out = stats.bytes_out;
+    part.sessions_total += 1;
+    part.streams_total += stats.streams_opened;
+    part.bytes_in += stats.bytes_in;
+    part.bytes_out += stats.bytes_out;
+    part.sessions.push_back(std::move(entry));
+  }
+  return part;
+}
+
 void Client::stop_on(runtime::Reactor& reactor) {
   ClientCore* core = cores_[reactor.id()].get();
   if (core == nullptr) {

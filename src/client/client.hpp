@@ -14,6 +14,7 @@
 #include "net/resolver.hpp"
 #include "net/socket_address.hpp"
 #include "net/unique_fd.hpp"
+#include "observe/live_status.hpp"
 #include "protocol/limits.hpp"
 #include "ringtunnel/tunnel_spec.hpp"
 #include "runtime/engine.hpp"
@@ -113,6 +114,9 @@ class Client {
   void stop_on(runtime::Reactor& reactor);
 
   ClientTotals totals() const;
+  /// On `reactor`'s own thread (runtime::visit_every_core): this core's sessions and its share
+  /// of the totals; core 0 also lists the tunnels.
+  observe::LiveStatus snapshot_core(runtime::Reactor& reactor) const;
 
   /// 0 after a clean stop, 1 after fatal(). Read after the engine has joined.
   int exit_code() const noexcept { return exit_code_.load(); }

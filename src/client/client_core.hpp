@@ -44,6 +44,7 @@ struct ClientCore final : tunnel::SessionHandler {
     explicit Slot(unsigned i) : index(i) {}
     unsigned index;
     tunnel::Session* session = nullptr;  // while it is up
+    runtime::Clock::time_point up_since{};
     std::coroutine_handle<> keeper;      // waiting for `session` to end
     std::string ended_because;           // why the last session ended, for the reconnect line
     Backoff backoff;

@@ -148,6 +148,7 @@ Task<Setup> ClientCore::connect_session(Slot& slot, std::string* why) {
   tunnel::Session* raw = session.get();
   sessions.emplace(raw, std::move(session));
   slot.session = raw;
+  slot.up_since = runtime::Clock::now();
   raw->start();
   observe::log_info("{}: up (server identity {}{}{})", raw->name(),
                     result->established.peer.fingerprint, params.message.empty() ? "" : "; ",

@@ -234,6 +234,33 @@ ServerTotals Server::totals() const {
   return sum;
 }
 
+observe::LiveStatus Server::snapshot_core(runtime::Reactor& reactor) const {
+  observe::LiveStatus part;
+  const ServerCore* core = cores_[reactor.id()].get();
+  if (core == nullptr) return part;
+  part.state = core->stopping ? "draining" : "running";
+  part.sessions_total = core->totals.sessions;
+  part.streams_total = core->totals.streams + core->totals.flows;
+  part.bytes_in = core->totals.bytes_in;
+  part.bytes_out = core->totals.bytes_out;
+  const auto now = Clock::now();
+  for (const auto& [session, live] : core->sessions) {
+    const tunnel::SessionStats& stats = session->stats();
+    observe::LiveSession entry;
+    entry.name = session->name();
+    entry.core = reactor.id();
+    entry.uptime_seconds = std::chrono::duration<double>(now - live.since).count();
+    if (auto rtt = session->rtt()) entry.rtt_ms = std::chrono::duration<double, std::milli>(*rtt).count();
+    entry.streams_open = session->stream_count();
+    entry.bytes_in = stats.bytes_in;
+    entry.bytes_out = stats.bytes_out;
+    part.bytes_in += stats.bytes_in;
+    part.bytes_out += stats.bytes_out;
+    part.sessions.push_back(std::move(entry));
+  }
+  return part;
+}
+
 // ---- accepting and handshakes ---------------------------------------------------------------
 
 Task<void> ServerCore::accept_loop() {

@@ -12,6 +12,7 @@
 #include "crypto/ed25519.hpp"
 #include "net/resolver.hpp"
 #include "net/socket_address.hpp"
+#include "observe/live_status.hpp"
 #include "protocol/limits.hpp"
 #include "runtime/core_message.hpp"
 #include "runtime/reactor.hpp"
@@ -89,6 +90,9 @@ class Server {
   void reload_on(runtime::Reactor& reactor);
 
   ServerTotals totals() const;
+  /// On `reactor`'s own thread (runtime::visit_every_core): this core's live sessions and its
+  /// share of the totals, ended and live sessions together.
+  observe::LiveStatus snapshot_core(runtime::Reactor& reactor) const;
   const ServerOptions& options() const noexcept { return options_; }
   const crypto::Ed25519PrivateKey& identity() const noexcept { return identity_; }
   net::Resolver& resolver() noexcept { return resolver_; }
