@@ -10,6 +10,7 @@
 
 #include "cli/common.hpp"
 #include "cli/config_layer.hpp"
+#include "cli/live_report.hpp"
 #include "cli/token_input.hpp"
 #include "client/client.hpp"
 #include "config/data_dir.hpp"
@@ -170,7 +171,11 @@ int run_client(const ClientFlags& flags, const std::vector<std::string>& config_
     observe::log_error("cannot start the runtime: {}", engine.backend_reason());
     return kExitFailure;
   }
+  LiveReport report("client", client.server_label(), engine,
+                    [&client](runtime::Reactor& reactor) { return client.snapshot_core(reactor); });
+  report.start(dir->path());
   engine.join();
+  report.stop();
   const auto totals = client.totals();
   std::string udp;
   if (totals.udp_flows > 0 || totals.datagrams_dropped > 0) {

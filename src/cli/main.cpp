@@ -5,6 +5,7 @@
 
 #include "cli/client_command.hpp"
 #include "cli/config_command.hpp"
+#include "cli/status_command.hpp"
 #include "cli/server_command.hpp"
 #include "observe/log.hpp"
 #include "ringtunnel/version.hpp"
@@ -27,6 +28,7 @@ int main(int argc, char** argv) {
   ringtunnel::cli::add_client_command(app, exit_code);
   ringtunnel::cli::add_connect_command(app, exit_code);
   ringtunnel::cli::add_config_command(app, exit_code);
+  ringtunnel::cli::add_status_command(app, exit_code);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

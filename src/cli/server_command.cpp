@@ -8,6 +8,7 @@
 
 #include "cli/common.hpp"
 #include "cli/config_layer.hpp"
+#include "cli/live_report.hpp"
 #include "cli/token_input.hpp"
 #include "config/config_file.hpp"
 #include "config/data_dir.hpp"
@@ -77,6 +78,7 @@ struct Prepared {
   server::ServerOptions options;
   std::optional<crypto::Ed25519PrivateKey> identity;
   std::optional<crypto::AuthorizedKeys> keys;
+  std::string data_dir;
 };
 
 // Everything before the engine: flags checked, the data dir's files read or made.
@@ -152,6 +154,7 @@ bool prepare(const ServerFlags& flags, const config::ConfigFile& file, Prepared&
     observe::log_warn("--trust-first-client: the first client to connect will be enrolled "
                       "without a token; its fingerprint will be logged");
   }
+  out.data_dir = dir->path();
   out.identity.emplace(std::move(identity).value());
   out.keys.emplace(std::move(keys).value());
   return true;
@@ -216,7 +219,11 @@ int run_server(const ServerFlags& flags, const config::ConfigFile& file) {
                       prepared.options.listen.to_string(), engine.size(),
                       engine.backend_reason());
   }
+  LiveReport report("server", prepared.options.listen.to_string(), engine,
+                    [&server](runtime::Reactor& reactor) { return server.snapshot_core(reactor); });
+  if (!failed) report.start(prepared.data_dir);
   engine.join();
+  report.stop();
   const auto totals = server.totals();
   std::string udp;
   if (totals.flows > 0 || totals.datagrams_dropped > 0) {

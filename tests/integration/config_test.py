@@ -308,6 +308,67 @@ def case_token_input(t):
         os.close(fd)
 
 
+def case_status(t):
+    """status: keys, pins, clients, profiles, and the live state of the running server and client"""
+    import json
+    echo = t.echo()
+    server = t.server("server", data_dir(t, "server"))
+    client_dir = data_dir(t, "client", f"""
+profiles:
+  dev:
+    server: 127.0.0.1
+    port: {server.port}
+    accept_new_host: true
+    sessions: 1
+    token: {server.token}
+    tunnels: ["127.0.0.1:0:127.0.0.1:{echo.port}"]
+""")
+    rc, out = run(t, ["status", "--data-dir", client_dir])
+    check(rc == 0 and "running      nothing on this data dir" in out and
+          "client key   none yet" in out and re.search(r"dev +127\.0\.0\.1:\d+, 1 tunnel", out),
+          f"status before the client ran: {rc}: {out}")
+    client = connect(t, "client", client_dir, "dev")
+    found = client.wait_for(r"tunnel \S+: listening on 127\.0\.0\.1:(\d+)", "its listener")
+    client.wait_for(r"client ready: 1 tunnel", "'client ready'")
+    t.verify("verify", int(found.group(1)), 4, min_bytes=100000, max_bytes=200000)
+    fingerprint = client_fingerprint(client)
+    rc, out = run(t, ["status", "--data-dir", server.data_dir])
+    check(rc == 0, f"status: {rc}: {out}")
+    check(f"server key   {server.fingerprint}" in out, f"the server key is not shown: {out}")
+    check(re.search(rf"clients +1 enrolled", out) and fingerprint in out,
+          f"the enrolled client is not listed: {out}")
+    live = re.search(rf"server +pid {server.popen.pid}, running, up \d+ s, listening on "
+                     rf"127\.0\.0\.1:{server.port}; 1 session\(s\) now", out)
+    check(live, f"the running server's live state is missing: {out}")
+    check(re.search(rf"client {re.escape(fingerprint)} .*: core \d, up \d+ s, rtt", out),
+          f"the server's session line is missing: {out}")
+    rc, out = run(t, ["status", "--data-dir", client_dir, "--json"])
+    check(rc == 0, f"status --json: {rc}: {out}")
+    states = json.loads(out)
+    check(len(states) == 1 and states[0]["role"] == "client" and
+          states[0]["pid"] == client.popen.pid and len(states[0]["sessions"]) == 1,
+          f"status --json should list the one client: {out}")
+    # 4 connections of at least 100,000 bytes each went out and came back.
+    check(states[0]["bytes_out"] >= 400000 and states[0]["bytes_in"] >= 400000,
+          f"the client's live byte counts did not move with the traffic: {out}")
+    rc, out = run(t, ["status", "--data-dir", client_dir])
+    check(f"known hosts  1 pinned" in out and server.fingerprint in out,
+          f"the pinned server is not shown: {out}")
+    # A process killed without cleaning up leaves its socket: status removes it.
+    client.popen.kill()
+    client.wait_exit()
+    sockets = os.listdir(os.path.join(client_dir, "run"))
+    check(len(sockets) == 1, f"expected the killed client's socket to remain: {sockets}")
+    rc, out = run(t, ["status", "--data-dir", client_dir])
+    check(rc == 0 and "running      nothing on this data dir" in out,
+          f"a dead client must not be shown as running: {out}")
+    check(os.listdir(os.path.join(client_dir, "run")) == [], "the stale socket was not removed")
+    # A clean stop removes its own socket.
+    server.stop_ok()
+    check(os.listdir(os.path.join(server.data_dir, "run")) == [],
+          "the server left its control socket behind")
+
+
 def case_help(t):
     """--help on every command explains its flags and shows their defaults"""
     for command, expected in (("client", ["--port", "=9000", "--token-file", "RINGTUNNEL_TOKEN"]),
@@ -327,6 +388,7 @@ CASES = {
     "init_show": case_init_show,
     "server_section": case_server_section,
     "token_input": case_token_input,
+    "status": case_status,
     "help": case_help,
 }
 
