@@ -24,85 +24,12 @@
 #include <system_error>
 
 #include "net/unique_fd.hpp"
+#include "observe/log_format.hpp"
 
 namespace ringtunnel::observe {
 namespace {
 
 constexpr std::size_t kQueueEntries = 8192;
-
-constexpr std::string_view kLevelNames[] = {"trace", "debug", "info", "warn", "error", "off"};
-
-// Our levels trace..error have spdlog's numbers (trace=0 .. err=4), so the mapping is a cast.
-spdlog::level::level_enum to_spdlog(LogLevel level) {
-  return static_cast<spdlog::level::level_enum>(static_cast<int>(level));
-}
-std::string_view level_name(spdlog::level::level_enum level) {
-  const int index = static_cast<int>(level);
-  return kLevelNames[index < 0 ? 0 : index > 4 ? 4 : index];  // spdlog's critical: "error"
-}
-
-// spdlog's %l spells "warning"; ours is "warn", padded to five so the messages line up.
-class PaddedLevelFlag final : public spdlog::custom_flag_formatter {
- public:
-  void format(const spdlog::details::log_msg& msg, const std::tm& /*time*/,
-              spdlog::memory_buf_t& dest) override {
-    const std::string_view name = level_name(msg.level);
-    dest.append(name.data(), name.data() + name.size());
-    for (std::size_t i = name.size(); i < 5; ++i) dest.push_back(' ');
-  }
-  std::unique_ptr<custom_flag_formatter> clone() const override {
-    return std::make_unique<PaddedLevelFlag>();
-  }
-};
-
-// `2026-12-01 18:11:15.123 info  server: message`, in local time.
-std::unique_ptr<spdlog::formatter> text_formatter(std::string_view component) {
-  std::string pattern = "%Y-%m-%d %H:%M:%S.%e %* ";
-  for (const char c : component) {
-    if (c == '%') pattern += '%';  // the component is data, not pattern flags
-    pattern += c;
-  }
-  if (!component.empty()) pattern += ": ";
-  pattern += "%v";
-  auto formatter = std::make_unique<spdlog::pattern_formatter>();
-  formatter->add_flag<PaddedLevelFlag>('*').set_pattern(std::move(pattern));
-  return formatter;
-}
-
-// A JSON string literal for any bytes: control characters are escaped and invalid UTF-8 becomes
-// U+FFFD, so a peer-supplied name can never make a line unparseable.
-std::string json_string(std::string_view text) {
-  return nlohmann::json(std::string(text))
-      .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-}
-
-// `{"ts":"2026-12-01T18:11:15.123Z","level":"info","component":"server","msg":"..."}`.
-class JsonFormatter final : public spdlog::formatter {
- public:
-  explicit JsonFormatter(std::string_view component)
-      : component_(component.empty() ? "" : ",\"component\":" + json_string(component)) {}
-
-  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
-    using namespace std::chrono;
-    const auto since_epoch = msg.time.time_since_epoch();
-    const auto whole = duration_cast<seconds>(since_epoch);
-    const std::time_t time = static_cast<std::time_t>(whole.count());
-    std::tm utc{};
-    gmtime_r(&time, &utc);
-    fmt::format_to(
-        fmt::appender(dest),
-        "{{\"ts\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\",\"level\":\"{}\"{},\"msg\":{}}}\n",
-        utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-        duration_cast<milliseconds>(since_epoch - whole).count(), level_name(msg.level), component_,
-        json_string({msg.payload.data(), msg.payload.size()}));
-  }
-  std::unique_ptr<spdlog::formatter> clone() const override {
-    return std::make_unique<JsonFormatter>(*this);
-  }
-
- private:
-  std::string component_;  // `,"component":"server"`, or empty to omit the field
-};
 
 // Writes each line with one write(2): no stdio buffer to lose in a crash or to hide lines from
 // `tail -f`, and with O_APPEND whole lines even when several processes share the file.
@@ -126,6 +53,12 @@ class FdSink final : public spdlog::sinks::sink {
     }
   }
   void flush() override {}
+  /// Later lines go to `fd` (the log file opened again); the old one is closed.
+  void replace(net::UniqueFd fd) {
+    std::lock_guard lock(mutex_);
+    fd_ = fd.get();
+    owned_ = std::move(fd);
+  }
   void set_pattern(const std::string& pattern) override {
     set_formatter(std::make_unique<spdlog::pattern_formatter>(pattern));
   }
@@ -157,6 +90,7 @@ class RwLock {
 // shared_ptr because spdlog's API requires it: the logger holds its pool as a weak_ptr and every
 // queued line holds the logger.
 struct Active {
+  std::string file;  // the log file's name, for reopen_log_file; empty for stderr
   std::shared_ptr<FdSink> sink;  // kept so the drop report can be written after the pool stops
   std::shared_ptr<spdlog::details::thread_pool> pool;  // the only strong reference
   std::shared_ptr<spdlog::async_logger> logger;
@@ -166,7 +100,7 @@ struct State {
   std::mutex lifecycle;  // serialises init and shutdown
   RwLock active_lock;    // log calls share it; swapping `active` takes it alone
   Active active;
-  FdSink fallback{STDERR_FILENO, net::UniqueFd(), text_formatter("")};
+  FdSink fallback{STDERR_FILENO, net::UniqueFd(), detail::text_formatter("", false)};
 };
 
 // Never destroyed: a static destructor elsewhere may still log, and the atexit hook runs late.
@@ -196,8 +130,8 @@ net::UniqueFd open_log_file(const std::string& path) {
 
 std::shared_ptr<FdSink> open_sink(const LogOptions& options, std::string* error) {
   std::unique_ptr<spdlog::formatter> formatter =
-      options.json ? std::make_unique<JsonFormatter>(options.component)
-                   : text_formatter(options.component);
+      options.json ? detail::json_formatter(options.component)
+                   : detail::text_formatter(options.component, options.color && options.file.empty());
   if (options.file.empty()) {
     return std::make_shared<FdSink>(STDERR_FILENO, net::UniqueFd(), std::move(formatter));
   }
@@ -257,6 +191,7 @@ bool init_logging(const LogOptions& options, std::string* error) {
     Active next;
     next.sink = open_sink(options, error);
     if (!next.sink) return false;
+    next.file = options.file;
     next.pool = start_pool();
     next.logger = std::make_shared<spdlog::async_logger>(
         "ringtunnel", next.sink, next.pool, spdlog::async_overflow_policy::overrun_oldest);
@@ -302,20 +237,94 @@ bool log_enabled(LogLevel level) noexcept {
          value >= g_level.load(std::memory_order_relaxed);
 }
 
-void log_message(LogLevel level, std::string_view message) noexcept {
-  if (!log_enabled(level)) return;
-  const spdlog::string_view_t text(message.data(), message.size());
+namespace {
+
+void write_payload(LogLevel level, std::string_view payload) noexcept {
+  const spdlog::string_view_t text(payload.data(), payload.size());
   try {
     State& s = state();
     std::shared_lock lock(s.active_lock);
     if (s.active.logger) {
-      s.active.logger->log(to_spdlog(level), text);
+      s.active.logger->log(detail::to_spdlog(level), text);
     } else {
-      s.fallback.log(spdlog::details::log_msg(spdlog::string_view_t(), to_spdlog(level), text));
+      s.fallback.log(spdlog::details::log_msg(spdlog::string_view_t(), detail::to_spdlog(level), text));
     }
   } catch (...) {
     // Logging must never take its caller down; the line is lost.
   }
+}
+
+void append_field(std::string& out, std::string_view name, std::string_view value) {
+  if (value.empty()) return;
+  if (!out.empty()) out += ',';
+  out += '"';
+  out += name;
+  out += "\":";
+  out += detail::json_string(value);
+}
+
+}  // namespace
+
+void log_message(LogLevel level, std::string_view message) noexcept {
+  if (!log_enabled(level)) return;
+  if (!message.empty() && message.front() == detail::kFieldsMark) {
+    // Text that starts like a fields payload (a peer's name at the start of a message) must
+    // not be read as fields.
+    try {
+      std::string safe(message);
+      safe.front() = '?';
+      write_payload(level, safe);
+    } catch (...) {
+    }
+    return;
+  }
+  write_payload(level, message);
+}
+
+void log_message(LogLevel level, const LogFields& fields, std::string_view message) noexcept {
+  if (!log_enabled(level)) return;
+  try {
+    std::string members;
+    append_field(members, "session", fields.session);
+    append_field(members, "client", fields.client);
+    append_field(members, "tunnel", fields.tunnel);
+    if (fields.stream != 0) {
+      if (!members.empty()) members += ',';
+      members += "\"stream\":" + std::to_string(fields.stream);
+    }
+    if (members.empty()) return log_message(level, message);
+    std::string payload;
+    payload.reserve(members.size() + message.size() + 2);
+    payload += detail::kFieldsMark;
+    payload += members;
+    payload += detail::kFieldsMark;
+    payload += message;
+    write_payload(level, payload);
+  } catch (...) {
+    log_message(level, message);
+  }
+}
+
+bool reopen_log_file(std::string* error) {
+  try {
+    State& s = state();
+    std::lock_guard life(s.lifecycle);
+    if (!s.active.sink || s.active.file.empty()) return true;
+    net::UniqueFd fd = open_log_file(s.active.file);
+    if (fd.get() < 0) {
+      if (error) {
+        *error = "Cannot open the log file " + s.active.file + " again: " +
+                 std::error_code(errno, std::system_category()).message() +
+                 "; still writing to the old one.";
+      }
+      return false;
+    }
+    s.active.sink->replace(std::move(fd));
+    return true;
+  } catch (const std::exception& e) {
+    if (error) *error = std::string("Cannot reopen the log file: ") + e.what();
+  }
+  return false;
 }
 
 unsigned long long log_dropped() noexcept {
@@ -330,7 +339,7 @@ unsigned long long log_dropped() noexcept {
 
 bool parse_log_level(std::string_view name, LogLevel* out) noexcept {
   for (int i = 0; i < 6; ++i) {
-    if (name == kLevelNames[i]) {
+    if (name == detail::kLevelNames[i]) {
       *out = static_cast<LogLevel>(i);
       return true;
     }

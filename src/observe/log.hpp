@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include <cstdint>
+
 #include <string>
 #include <string_view>
 #include <utility>
@@ -23,6 +25,17 @@ struct LogOptions {
   bool json = false;       ///< one JSON object per line instead of text
   std::string file;        ///< append to this file (created 0600); empty: stderr
   std::string component;   ///< "server", "client": a field of every line
+  bool color = false;      ///< text on stderr only: paint the levels (for a terminal)
+};
+
+/// What a line is about, besides its message: JSON lines carry these as fields (`session`,
+/// `client`, `tunnel`, `stream`) so a log pipeline can filter on them; text lines show only the
+/// message, which names them already. Empty (0) members are left out.
+struct LogFields {
+  std::string_view session;  ///< the session's log name
+  std::string_view client;   ///< the client key's fingerprint
+  std::string_view tunnel;   ///< the tunnel's name (its -L text)
+  std::uint32_t stream = 0;  ///< the stream id within the session
 };
 
 /// Sets up the process logger. Call on the main thread, before the engine starts.
@@ -44,6 +57,14 @@ bool log_enabled(LogLevel level) noexcept;
 /// Writes one line. Never throws; if the queue is full the oldest line is dropped and counted.
 void log_message(LogLevel level, std::string_view message) noexcept;
 
+/// Writes one line with `fields` (see LogFields). Never throws.
+void log_message(LogLevel level, const LogFields& fields, std::string_view message) noexcept;
+
+/// Opens the log file again by its name (after logrotate moved it away): later lines go to the
+/// new file. True when there is no log file. Blocking file I/O: not on a reactor. False, with
+/// one sentence in `*error`, when it cannot be opened; lines then still go to the old file.
+bool reopen_log_file(std::string* error);
+
 /// Lines dropped (oldest first) because the queue was full, since the last init_logging; after
 /// shutdown, the final count of that session. Reported once at shutdown.
 unsigned long long log_dropped() noexcept;
@@ -59,6 +80,17 @@ void log(LogLevel level, fmt::format_string<Args...> format, Args&&... args) {
     log_message(level, fmt::format(format, std::forward<Args>(args)...));
   } catch (...) {
     log_message(level, "(log line could not be formatted)");
+  }
+}
+
+template <typename... Args>
+void log_with(LogLevel level, const LogFields& fields, fmt::format_string<Args...> format,
+              Args&&... args) {
+  if (!log_enabled(level)) return;
+  try {
+    log_message(level, fields, fmt::format(format, std::forward<Args>(args)...));
+  } catch (...) {
+    log_message(level, fields, "(log line could not be formatted)");
   }
 }
 

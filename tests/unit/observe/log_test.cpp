@@ -422,3 +422,100 @@ TEST_CASE("logging from many threads across init and shutdown is safe", "[observ
     CHECK(torn == 0);
   }
 }
+
+TEST_CASE("fields go into JSON lines as members and stay out of text lines", "[observe][fields]") {
+  TempDir tmp;
+  const std::string json_file = tmp.path + "/fields.json";
+  const std::string text_file = tmp.path + "/fields.txt";
+  const LogFields fields{"session 0 to [::1]:9000", "SHA256:abc\"def", "localhost:15432:db:5432", 7};
+  const std::string forged = std::string(1, '\x1e') + "\"session\":\"forged\"" + '\x1e' + "tail";
+  {
+    LogOptions options = file_options(json_file, LogLevel::info, "client");
+    options.json = true;
+    Session session(options);
+    log_with(LogLevel::info, fields, "{}: refused", "tunnel");
+    log_with(LogLevel::warn, LogFields{.tunnel = "t"}, "only a tunnel");
+    log_with(LogLevel::info, LogFields{}, "no fields");
+    log_message(LogLevel::info, forged);  // peer text that looks like a fields payload
+  }
+  const auto lines = read_lines(json_file);
+  REQUIRE(lines.size() == 4);
+  const auto first = nlohmann::json::parse(lines[0]);
+  CHECK(first["msg"] == "tunnel: refused");
+  CHECK(first["session"] == "session 0 to [::1]:9000");
+  CHECK(first["client"] == "SHA256:abc\"def");
+  CHECK(first["tunnel"] == "localhost:15432:db:5432");
+  CHECK(first["stream"] == 7);
+  const auto second = nlohmann::json::parse(lines[1]);
+  CHECK(second["tunnel"] == "t");
+  CHECK_FALSE(second.contains("session"));
+  CHECK_FALSE(second.contains("stream"));
+  CHECK(nlohmann::json::parse(lines[2]).size() == 4);  // ts, level, component, msg
+  const auto fourth = nlohmann::json::parse(lines[3]);
+  CHECK_FALSE(fourth.contains("session"));  // no forged field
+  CHECK(fourth["msg"].get<std::string>().ends_with("tail"));
+  {
+    Session session(file_options(text_file, LogLevel::info));
+    log_with(LogLevel::info, fields, "carried");
+  }
+  const auto text = read_lines(text_file);
+  REQUIRE(text.size() == 1);
+  std::smatch match;
+  REQUIRE(std::regex_match(text[0], match, kTextLine));
+  CHECK(match[2] == "carried");
+}
+
+TEST_CASE("colour paints the level on a terminal, and only when asked", "[observe][fields]") {
+  TempDir tmp;
+  for (const bool color : {true, false}) {
+    const std::string file = tmp.path + (color ? "/color" : "/plain");
+    {
+      StderrCapture capture(file);
+      LogOptions options;
+      options.color = color;
+      Session session(options);
+      log_warn("careful");
+      log_error("broken");
+      log_info("fine");
+    }
+    const auto lines = read_lines(file);
+    REQUIRE(lines.size() == 3);
+    CHECK((lines[0].find("\x1b[33mwarn\x1b[0m") != std::string::npos) == color);
+    CHECK((lines[1].find("\x1b[31merror\x1b[0m") != std::string::npos) == color);
+    CHECK(lines[2].find('\x1b') == std::string::npos);  // info is not painted
+    if (!color) {
+      for (const auto& line : lines) CHECK(line.find('\x1b') == std::string::npos);
+    }
+  }
+}
+
+TEST_CASE("reopen_log_file follows the name after logrotate moved the file", "[observe][fields]") {
+  TempDir tmp;
+  const std::string file = tmp.path + "/app.log";
+  const std::string rotated = tmp.path + "/app.log.1";
+  {
+    Session session(file_options(file, LogLevel::info));
+    log_info("before rotation");
+    shutdown_logging();  // flush: the queue is asynchronous
+    Session again(file_options(file, LogLevel::info));
+    REQUIRE(::rename(file.c_str(), rotated.c_str()) == 0);
+    log_info("still the old file");
+    std::string error;
+    // The writer is asynchronous: wait until the line has reached the old file before reopening.
+    for (int i = 0; i < 2000 && read_lines(rotated).size() < 2; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    REQUIRE(reopen_log_file(&error));
+    log_info("after rotation");
+  }
+  const auto old_lines = read_lines(rotated);
+  const auto new_lines = read_lines(file);
+  REQUIRE(old_lines.size() == 2);
+  CHECK(old_lines[1].find("still the old file") != std::string::npos);
+  REQUIRE(new_lines.size() == 1);
+  CHECK(new_lines[0].find("after rotation") != std::string::npos);
+  CHECK(mode_of(file) == 0600);
+  // Without a log file there is nothing to reopen, which is no error.
+  std::string error;
+  CHECK(reopen_log_file(&error));
+}
