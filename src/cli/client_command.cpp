@@ -160,8 +160,11 @@ int run_client(const ClientFlags& flags, const std::vector<std::string>& config_
     return kExitFailure;
   }
   engine.set_signal_handler([&client](runtime::Reactor& reactor, int signal_number) {
-    if (signal_number == SIGHUP && reactor.id() == 0) {
-      observe::log_info("SIGHUP: this client's tunnels are its -L flags; nothing to re-read");
+    if (signal_number == SIGHUP) {
+      reopen_log_file_on(reactor);
+      if (reactor.id() == 0) {
+        observe::log_info("SIGHUP: log file reopened; this version does not re-read tunnels");
+      }
     }
     if (first_stop_signal(reactor, signal_number)) client.stop_on(reactor);
   });

@@ -8,6 +8,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <string_view>
+#include <thread>
 
 namespace ringtunnel::cli {
 
@@ -34,11 +36,12 @@ void add_common_flags(CLI::App& command, CommonFlags& flags) {
           "native", "transport"))
       ->capture_default_str();
   command.add_flag("--log-json", flags.log_json,
-                   "Log one JSON object per line instead of text")
+                   "Log one JSON object per line (time, level, message, and session, client, "
+                   "tunnel, stream fields) instead of text")
       ->envname("RINGTUNNEL_LOG_JSON");
   command.add_option("--log-file", flags.log_file,
-                     "Append the log to this file (created 0600) instead of stderr "
-                     "")
+                     "Append the log to this file (created 0600) instead of stderr, as JSON "
+                     "lines; SIGHUP opens it again by name (for logrotate)")
       ->envname("RINGTUNNEL_LOG_FILE");
   command.add_option("--threads", flags.threads,
                      "Reactor threads, one pinned per core; 0 = one per online CPU "
@@ -99,8 +102,12 @@ bool start_logging(const CommonFlags& flags, const std::string& component) {
   observe::parse_log_level(flags.log_level, &options.level);  // checked by the flag
   if (flags.verbosity >= 2) options.level = observe::LogLevel::trace;
   if (flags.verbosity == 1) options.level = std::min(options.level, observe::LogLevel::debug);
-  options.json = flags.log_json;
+  // A log file is for machines (logrotate, shippers): JSON lines. A terminal gets colour.
+  options.json = flags.log_json || !flags.log_file.empty();
   options.file = flags.log_file;
+  const char* term = std::getenv("TERM");
+  options.color = !options.json && ::isatty(STDERR_FILENO) == 1 && std::getenv("NO_COLOR") == nullptr &&
+                  (term == nullptr || std::string_view(term) != "dumb");
   options.component = component;
   std::string error;
   if (!observe::init_logging(options, &error)) {
@@ -158,6 +165,15 @@ bool first_stop_signal(runtime::Reactor& reactor, int signal_number) {
     std::_Exit(130);
   }
   return true;
+}
+
+void reopen_log_file_on(runtime::Reactor& reactor) {
+  if (reactor.id() != 0) return;
+  // Detached: it only takes the logging lock for one open(2); a stop meanwhile waits for it.
+  std::thread([] {
+    std::string error;
+    if (!observe::reopen_log_file(&error)) observe::log_warn("SIGHUP: {}", error);
+  }).detach();
 }
 
 std::string host_name() {

@@ -57,6 +57,10 @@ runtime::EngineOptions engine_options(const CommonFlags& flags);
 /// graceful stop takes too long for the person at the terminal. Returns true for the first.
 bool first_stop_signal(runtime::Reactor& reactor, int signal_number);
 
+/// SIGHUP's logging part, on reactor 0: the log file is opened again by its name (logrotate),
+/// on a short-lived thread of its own, off the reactor.
+void reopen_log_file_on(runtime::Reactor& reactor);
+
 /// This machine's host name ("localhost" if unknown).
 std::string host_name();
 

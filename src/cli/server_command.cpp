@@ -182,6 +182,7 @@ int run_server(const ServerFlags& flags, const config::ConfigFile& file) {
                         engine.size(), resolver);
   engine.set_signal_handler([&server](runtime::Reactor& reactor, int signal_number) {
     if (signal_number == SIGHUP) {
+      reopen_log_file_on(reactor);
       server.reload_on(reactor);
       return;
     }

@@ -150,7 +150,8 @@ Task<Setup> ClientCore::connect_session(Slot& slot, std::string* why) {
   slot.session = raw;
   slot.up_since = runtime::Clock::now();
   raw->start();
-  observe::log_info("{}: up (server identity {}{}{})", raw->name(),
+  observe::log_with(observe::LogLevel::info, observe::LogFields{.session = raw->name()},
+                    "{}: up (server identity {}{}{})", raw->name(),
                     result->established.peer.fingerprint, params.message.empty() ? "" : "; ",
                     params.message);
   co_return Setup::up;

@@ -372,9 +372,9 @@ void ServerCore::start_session(net::UniqueFd connection, tunnel::ServerHandshake
                                                    std::move(*channel), std::move(config), *this,
                                                    std::move(result.leftover));
   tunnel::Session* raw = session.get();
-  sessions.emplace(raw, Live{std::move(session), key, Clock::now()});
+  sessions.emplace(raw, Live{std::move(session), key, crypto::fingerprint(key), Clock::now()});
   ++totals.sessions;
-  observe::log_info("client {} connected (core {}, {} session(s) here)", label, reactor.id(),
+  observe::log_with(observe::LogLevel::info, fields_of(*raw), "client {} connected (core {}, {} session(s) here)", label, reactor.id(),
                     sessions.size());
   raw->start();
   if (stopping) raw->drain(Reason::shutting_down, "the server is shutting down");
@@ -390,8 +390,9 @@ void ServerCore::on_open_request(tunnel::Session& session, tunnel::Stream& strea
     const Reason reason = decision.refusal == Decision::Refusal::port_not_allowed
                               ? Reason::port_not_allowed
                               : Reason::host_not_allowed;
-    observe::log_warn("{}: tunnel '{}': refused: {}: {}", session.name(),
-                      stream.target().tunnel, protocol::to_string(reason), decision.reason);
+    observe::log_with(observe::LogLevel::warn, fields_of(session, &stream),
+                      "{}: tunnel '{}': refused: {}: {}", session.name(), stream.target().tunnel,
+                      protocol::to_string(reason), decision.reason);
     session.refuse(stream, reason, decision.reason);
     return;
   }
@@ -455,12 +456,24 @@ Task<void> ServerCore::connect_target(tunnel::Session& session, tunnel::Stream& 
   if (reason != Reason::ok) {
     ++totals.streams_refused;
     if (!stream.abandoned()) {
-      observe::log_warn("{}: tunnel '{}': {}", session.name(), target.tunnel, message);
+      observe::log_with(observe::LogLevel::warn, fields_of(session, &stream), "{}: tunnel '{}': {}",
+                        session.name(), target.tunnel, message);
     }
     session.refuse(stream, reason, message);
   }
   --tasks;
   maybe_stopped();
+}
+
+observe::LogFields ServerCore::fields_of(tunnel::Session& session,
+                                        const tunnel::Stream* stream) const {
+  observe::LogFields fields{.session = session.name()};
+  if (auto it = sessions.find(&session); it != sessions.end()) fields.client = it->second.fingerprint;
+  if (stream != nullptr) {
+    fields.tunnel = stream->target().tunnel;
+    fields.stream = stream->id();
+  }
+  return fields;
 }
 
 void ServerCore::on_session_end(tunnel::Session& session, std::error_code reason) {
@@ -474,7 +487,8 @@ void ServerCore::on_session_end(tunnel::Session& session, std::error_code reason
   totals.datagrams_dropped += stats.datagram_drops.total();
   const auto seconds =
       std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - it->second.since).count();
-  observe::log_info("{} disconnected{}{} after {} s ({} streams, {} bytes in, {} bytes out{})",
+  observe::log_with(observe::LogLevel::info, fields_of(session),
+                    "{} disconnected{}{} after {} s ({} streams, {} bytes in, {} bytes out{})",
                     session.name(), reason ? ": " : "", reason ? reason.message() : "", seconds,
                     stats.streams_accepted, stats.bytes_in, stats.bytes_out,
                     describe_datagrams(stats));

@@ -8,6 +8,7 @@
 #include <unordered_set>
 
 #include "net/unique_fd.hpp"
+#include "observe/log.hpp"
 #include "runtime/acceptor.hpp"
 #include "runtime/task.hpp"
 #include "server/server.hpp"
@@ -21,6 +22,7 @@ struct ServerCore final : tunnel::SessionHandler {
   struct Live {
     std::unique_ptr<tunnel::Session> session;
     crypto::PublicKey key{};
+    std::string fingerprint;  // of `key`, for log fields
     std::chrono::steady_clock::time_point since;
   };
 
@@ -46,6 +48,8 @@ struct ServerCore final : tunnel::SessionHandler {
   void on_open_request(tunnel::Session& session, tunnel::Stream& stream,
                        const protocol::Open& request) override;
   void on_session_end(tunnel::Session& session, std::error_code reason) override;
+  /// The log fields of `session` (and of `stream` in it, when given).
+  observe::LogFields fields_of(tunnel::Session& session, const tunnel::Stream* stream = nullptr) const;
 
   Server& server;
   runtime::Reactor& reactor;

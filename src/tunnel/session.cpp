@@ -453,7 +453,10 @@ Result<void> Session::on_open_reply(const protocol::FrameView& frame) {
     return {};
   }
   ++stats_.streams_refused;
-  observe::log_warn("tunnel '{}': {}:{} refused by the peer: {}{}{}", stream->target().tunnel,
+  observe::log_with(observe::LogLevel::warn,
+                    observe::LogFields{.session = name(), .tunnel = stream->target().tunnel,
+                                       .stream = stream->id()},
+                    "tunnel '{}': {}:{} refused by the peer: {}{}{}", stream->target().tunnel,
                     stream->target().host, stream->target().port,
                     protocol::to_string(refused->reason), refused->message.empty() ? "" : ": ",
                     refused->message);

@@ -10,6 +10,7 @@ import os
 import pty
 import re
 import select
+import socket
 import subprocess
 import time
 
@@ -369,6 +370,77 @@ profiles:
           "the server left its control socket behind")
 
 
+def case_log_json(t):
+    """JSON logs: every line parses, carries session/client/tunnel/stream fields; SIGHUP reopens
+    the log file after logrotate moved it"""
+    import json
+    import signal as signals
+    echo = t.echo()
+    log = t.path("server.log")
+    server = t.server("server", data_dir(t, "server"), log_file=log,
+                      args=["--allowed-ports", str(echo.port)])
+    client = t.client("client", data_dir(t, "client"), server.port,
+                      [fwd(echo.port), fwd(1)], token=server.token, args=["--log-json"])
+    tunnels = t.ready(client, 2)
+    port = t.accepted_port(tunnels, fwd(echo.port))
+    t.verify("verify", port, 2)
+    refused_port = tunnels[fwd(1)][0]
+    with socket.create_connection(("127.0.0.1", refused_port), timeout=10) as s:
+        s.settimeout(10)
+        check(s.recv(1) == b"", "a refused tunnel's connection must be closed")
+    server.wait_for(r"refused: port_not_allowed", "the refusal")
+
+    def entries(text, who):
+        parsed = []
+        for line in text.splitlines():
+            if not line.strip():
+                continue
+            try:
+                parsed.append(json.loads(line))
+            except ValueError:
+                raise Failure(f"{who}: a log line is not JSON: {line!r}") from None
+        check(parsed, f"{who} logged nothing")
+        for entry in parsed:
+            check({"ts", "level", "msg"} <= entry.keys(), f"{who}: fields missing in {entry}")
+        return parsed
+
+    server_lines = entries(open(log).read(), "server log file")
+    client_lines = entries(open(client.out).read(), "client --log-json")
+    refusal = [e for e in server_lines if "port_not_allowed" in e["msg"]]
+    check(refusal and refusal[0].get("tunnel") == fwd(1) and
+          refusal[0].get("client", "").startswith("SHA256:") and
+          isinstance(refusal[0].get("stream"), int) and refusal[0].get("session"),
+          f"the refusal line lacks its tunnel/client/stream/session fields: {refusal}")
+    connected = [e for e in server_lines if " connected (core" in e["msg"]]
+    check(connected and connected[0].get("client", "").startswith("SHA256:"),
+          f"the connect line lacks the client field: {connected}")
+    up = [e for e in client_lines if e["msg"].endswith(")") and ": up (server identity" in e["msg"]]
+    check(up and up[0].get("session", "").startswith("session 0 to "),
+          f"the client's session-up line lacks its session field: {up}")
+    peer_refusal = [e for e in client_lines if "refused by the peer" in e["msg"]]
+    check(peer_refusal and peer_refusal[0].get("tunnel") == fwd(1),
+          f"the client's refusal line lacks its tunnel field: {peer_refusal}")
+    # logrotate: move the file away, SIGHUP; the next lines go to a new file of that name.
+    os.rename(log, log + ".1")
+    server.popen.send_signal(signals.SIGHUP)
+    deadline = time.monotonic() + 20
+    while not os.path.exists(log):
+        check(time.monotonic() < deadline, "no new log file after SIGHUP")
+        time.sleep(0.05)
+    check(file_mode(log) == 0o600, f"the reopened log file is {oct(file_mode(log))}")
+    moved_size = os.path.getsize(log + ".1")
+    time.sleep(0.2)  # the reload's own lines may still be on their way
+    second = t.client("second", data_dir(t, "second"), server.port, [fwd(echo.port)],
+                      token=server.token)
+    t.ready(second, 1)
+    deadline = time.monotonic() + 20
+    while " connected (core" not in open(log).read():
+        check(time.monotonic() < deadline, "the second client's connect line is not in the new file")
+        time.sleep(0.05)
+    entries(open(log).read(), "reopened log file")
+    check(os.path.getsize(log + ".1") >= moved_size, "the moved file shrank")
+
+
 def case_help(t):
     """--help on every command explains its flags and shows their defaults"""
     for command, expected in (("client", ["--port", "=9000", "--token-file", "RINGTUNNEL_TOKEN"]),
@@ -389,6 +461,7 @@ CASES = {
     "server_section": case_server_section,
     "token_input": case_token_input,
     "status": case_status,
+    "log_json": case_log_json,
     "help": case_help,
 }
 

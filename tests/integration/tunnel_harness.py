@@ -6,6 +6,7 @@ library only."""
 import argparse
 import base64
 import hashlib
+import json
 import os
 import random
 import re
@@ -49,6 +50,14 @@ def free_port():
         return s.getsockname()[1]
 
 
+def json_line_text(line):
+    try:
+        entry = json.loads(line)
+        return f"{entry['level']} {entry.get('component', '')}: {entry['msg']}"
+    except (ValueError, KeyError, TypeError):
+        return line
+
+
 def describe_status(rc):
     return f"killed by signal {-rc}" if rc is not None and rc < 0 else f"status {rc}"
 
@@ -78,11 +87,16 @@ class Proc:
                                           preexec_fn=idle if idle_priority else None)
 
     def text(self):
+        """stdout+stderr, then the --log-file, whose JSON lines are read back as
+        "LEVEL MESSAGE" so the same patterns find them."""
         parts = []
         for path in (self.out, self.log_file):
             if path and os.path.exists(path):
                 with open(path, "rb") as f:
-                    parts.append(f.read().decode("utf-8", "replace"))
+                    text = f.read().decode("utf-8", "replace")
+                if path == self.log_file:
+                    text = "\n".join(json_line_text(line) for line in text.splitlines())
+                parts.append(text)
         return "\n".join(parts)
 
     def alive(self):
