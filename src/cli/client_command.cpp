@@ -13,9 +13,7 @@
 #include "cli/live_report.hpp"
 #include "cli/token_input.hpp"
 #include "client/client.hpp"
-#include "config/data_dir.hpp"
-#include "config/identity_files.hpp"
-#include "crypto/fingerprint.hpp"
+#include "client/client_setup.hpp"
 #include "net/resolver.hpp"
 #include "observe/log.hpp"
 
@@ -42,87 +40,43 @@ bool split_server(const std::string& text, std::string& host, std::uint16_t& por
   return !host.empty();
 }
 
-bool valid_fingerprint(const std::string& text) {
-  if (text.rfind("SHA256:", 0) != 0 || text.size() != 7 + 43) return false;
-  for (char c : text.substr(7)) {
-    const bool b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                     c == '+' || c == '/';
-    if (!b64) return false;
-  }
-  return true;
-}
-
-// Flags into options; false (after logging why) on bad usage.
-bool build_options(const ClientFlags& flags, client::ClientOptions& options) {
+// Flags into the library's settings; false (after logging why) on bad usage.
+bool build_setup(const ClientFlags& flags, client::ClientSetup& setup) {
   if (!flags.server.empty()) {
-    if (!split_server(flags.server, options.server_host, options.server_port)) {
+    if (!split_server(flags.server, setup.server_host, setup.server_port)) {
       observe::log_error("--server '{}': expected HOST:PORT, with IPv6 in brackets ([::1]:9000)",
                          flags.server);
       return false;
     }
-  } else if (!flags.ip.empty()) {
-    options.server_host = flags.ip;
-    if (options.server_host.size() > 2 && options.server_host.front() == '[' &&
-        options.server_host.back() == ']') {
-      options.server_host = options.server_host.substr(1, options.server_host.size() - 2);
-    }
-    options.server_port = flags.port;
   } else {
-    observe::log_error("say which server to use: --ip HOST [--port PORT] or --server HOST:PORT");
-    return false;
+    setup.server_host = flags.ip;
+    setup.server_port = flags.port;
   }
-  for (const std::string& text : flags.forwards) {
-    std::string error;
-    auto spec = parse_forward_spec(text, flags.bind, &error);
-    if (!spec) {
-      observe::log_error("{}", error);
-      return false;
-    }
-    for (const ForwardSpec& earlier : options.forwards) {
-      // A TCP and a UDP tunnel may share a port number (as DNS does on 53).
-      if (spec->local_port != 0 && earlier.local_port == spec->local_port &&
-          earlier.bind_host == spec->bind_host && earlier.protocol == spec->protocol) {
-        observe::log_error("-L {} and -L {} both listen on {} {} port {}", earlier.name(),
-                           spec->name(), spec->bind_host, to_string(spec->protocol),
-                           spec->local_port);
-        return false;
-      }
-    }
-    options.forwards.push_back(*spec);
-  }
-  if (options.forwards.empty()) {
-    observe::log_error("nothing to forward: give at least one -L LOCAL_PORT:REMOTE_PORT");
-    return false;
-  }
-  if (flags.server_fingerprint && !valid_fingerprint(*flags.server_fingerprint)) {
-    observe::log_error("--server-fingerprint '{}': expected SHA256: followed by 43 base64 "
-                       "characters, as the server prints it at start-up",
-                       *flags.server_fingerprint);
-    return false;
-  }
+  setup.forwards = flags.forwards;
+  setup.bind = flags.bind;
   std::vector<std::string> token_warnings;
   std::string token_error;
-  if (!resolve_token(flags.token, flags.token_file, &options.token, &token_warnings,
+  if (!resolve_token(flags.token, flags.token_file, &setup.token, &token_warnings,
                      &token_error)) {
     observe::log_error("{}", token_error);
     return false;
   }
   for (const std::string& warning : token_warnings) observe::log_warn("{}", warning);
-  options.trust.expected_fingerprint = flags.server_fingerprint;
-  options.trust.accept_new_host = flags.accept_new_host;
-  options.trust.interactive = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDERR_FILENO) == 1;
-  options.sessions = flags.sessions;
-  options.connect_wait =
-      std::chrono::milliseconds(static_cast<long>(flags.connect_wait_s * 1000));
-  options.udp_idle_timeout =
+  setup.server_fingerprint = flags.server_fingerprint;
+  setup.accept_new_host = flags.accept_new_host;
+  setup.interactive = ::isatty(STDIN_FILENO) == 1 && ::isatty(STDERR_FILENO) == 1;
+  setup.sessions = flags.sessions;
+  setup.connect_wait = std::chrono::milliseconds(static_cast<long>(flags.connect_wait_s * 1000));
+  setup.udp_idle_timeout =
       std::chrono::milliseconds(static_cast<long>(flags.udp_idle_timeout_s * 1000));
-  options.udp_max_flows = flags.udp_max_flows;
-  options.receive_window = flags.common.stream_window;
+  setup.udp_max_flows = flags.udp_max_flows;
+  setup.stream_window = flags.common.stream_window;
   auto heartbeat = heartbeat_config(flags.common);
   if (!heartbeat) return false;
-  options.heartbeat = *heartbeat;
-  options.drain_timeout = drain_timeout(flags.common);
-  options.client_name = host_name();
+  setup.heartbeat = *heartbeat;
+  setup.drain_timeout = drain_timeout(flags.common);
+  setup.client_name = host_name();
+  setup.data_dir = flags.common.data_dir;
   return true;
 }
 
@@ -133,28 +87,18 @@ int run_client(const ClientFlags& flags, const std::vector<std::string>& config_
   if (!start_logging(flags.common, "client")) return kExitUsage;
   for (const std::string& warning : config_warnings) observe::log_warn("{}", warning);
   if (!origin.empty()) observe::log_info("{}", origin);
-  client::ClientOptions options;
-  if (!build_options(flags, options)) return kExitUsage;
+  client::ClientSetup setup;
+  client::PreparedClient prepared;
   std::string error;
-  auto dir = config::DataDir::open(flags.common.data_dir, &error);
-  if (!dir) {
+  if (!build_setup(flags, setup)) return kExitUsage;
+  if (!client::prepare_client(setup, prepared, &error)) {
     observe::log_error("{}", error);
     return kExitUsage;
   }
-  bool created = false;
-  auto identity = config::load_or_create_key(dir->file("key"), &created, &error);
-  if (!identity) {
-    observe::log_error("{}", error);
-    return kExitUsage;
-  }
-  if (created) {
-    observe::log_info("created this client's key {} ({})", dir->file("key"),
-                      crypto::fingerprint(identity->public_key()));
-  }
-  options.known_hosts_path = dir->file("known_hosts");
   runtime::Engine engine(engine_options(flags.common));
   net::Resolver resolver;  // after the engine: destroyed first, while the reactors still exist
-  client::Client client(std::move(options), std::move(identity).value(), engine, resolver);
+  client::Client client(std::move(prepared.options), std::move(*prepared.identity), engine,
+                        resolver);
   if (auto opened = client.open_listeners(&error); !opened) {
     observe::log_error("{}", error);
     return kExitFailure;
@@ -176,7 +120,7 @@ int run_client(const ClientFlags& flags, const std::vector<std::string>& config_
   }
   LiveReport report("client", client.server_label(), engine,
                     [&client](runtime::Reactor& reactor) { return client.snapshot_core(reactor); });
-  report.start(dir->path());
+  report.start(prepared.data_dir);
   engine.join();
   report.stop();
   const auto totals = client.totals();

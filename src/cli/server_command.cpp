@@ -11,159 +11,54 @@
 #include "cli/live_report.hpp"
 #include "cli/token_input.hpp"
 #include "config/config_file.hpp"
-#include "config/data_dir.hpp"
-#include "config/identity_files.hpp"
-#include "config/server_settings.hpp"
 #include "crypto/fingerprint.hpp"
 #include "net/resolver.hpp"
 #include "net/socket.hpp"
 #include "observe/log.hpp"
 #include "server/server.hpp"
+#include "server/server_setup.hpp"
 
 namespace ringtunnel::cli {
 namespace {
 
 
-// The listen address from --bind and --port: an IP literal (IPv6 with or without brackets),
-// `localhost`, or `*` / `0.0.0.0` for every IPv4 interface, `::` for every IPv6 one.
-Result<net::SocketAddress> listen_address(const ServerFlags& flags, std::string* error) {
-  std::string host = flags.bind;
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  const bool v6 = host.find(':') != std::string::npos;
-  const std::string text = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(flags.port);
-  auto address = net::SocketAddress::parse(text);
-  if (!address) {
-    *error = "--bind " + flags.bind + ": " + net::SocketAddress::parse_error_text(text) +
-             " (use an IP address, localhost, or 0.0.0.0 / :: for every interface)";
-  }
-  return address;
-}
-
-// The enrolment token: --token, else --token-file, else the server_token file in the data
-// dir, made when no client is enrolled.
-bool settle_token(const ServerFlags& flags, const config::DataDir& dir, bool no_clients,
-                  server::AdmissionOptions& admission) {
+// The flags as the library's settings; false (logged) on a bad heartbeat or token.
+bool server_setup(const ServerFlags& flags, server::ServerSetup& setup) {
+  setup.bind = flags.bind;
+  setup.port = flags.port;
+  setup.data_dir = flags.common.data_dir;
   if (flags.token || flags.token_file) {
     std::vector<std::string> warnings;
     std::string error;
-    if (!resolve_token(flags.token, flags.token_file, &admission.token, &warnings, &error)) {
+    if (!resolve_token(flags.token, flags.token_file, &setup.token, &warnings, &error)) {
       observe::log_error("{}", error);
       return false;
     }
     for (const std::string& warning : warnings) observe::log_warn("{}", warning);
-    return true;
   }
-  const std::string path = dir.file("server_token");
-  bool created = false;
-  std::string error;
-  auto token = config::load_or_create_token(path, no_clients, &created, &error);
-  if (!token) {
-    observe::log_error("{}", error);
-    return false;
-  }
-  admission.token = *token;
-  if (created) {
-    observe::log_info(
-        "No client is enrolled yet. On the client machine, run:\n"
-        "    ringtunnel client --ip {} --port {} --token {} -L LOCAL_PORT:REMOTE_PORT\n"
-        "  The token is kept in {} (mode 0600); this is the only time it is printed.",
-        host_name(), flags.port, **token, path);
-  } else if (*token && no_clients) {
-    observe::log_info("No client is enrolled yet: enrol one with the token in {}", path);
-  }
-  return true;
-}
-
-struct Prepared {
-  server::ServerOptions options;
-  std::optional<crypto::Ed25519PrivateKey> identity;
-  std::optional<crypto::AuthorizedKeys> keys;
-  std::string data_dir;
-};
-
-// Everything before the engine: flags checked, the data dir's files read or made.
-bool prepare(const ServerFlags& flags, const config::ConfigFile& file, Prepared& out) {
-  std::string error;
-  auto listen = listen_address(flags, &error);
-  if (!listen) {
-    observe::log_error("{}", error);
-    return false;
-  }
-  out.options.listen = *listen;
-  server::PolicyFlags& policy_flags = out.options.policy_flags;
-  if (flags.allowed_ports) {
-    policy_flags.ports = server::PortSet::parse(*flags.allowed_ports, &error);
-    if (!policy_flags.ports) {
-      observe::log_error("--allowed-ports: {}", error);
-      return false;
-    }
-  }
-  if (flags.allowed_hosts) {
-    policy_flags.hosts = server::HostSet::parse(*flags.allowed_hosts, &error);
-    if (!policy_flags.hosts) {
-      observe::log_error("--allowed-hosts: {}", error);
-      return false;
-    }
-  }
-  policy_flags.max_clients = flags.max_clients;
+  setup.trust_first_client = flags.trust_first_client;
+  setup.max_clients = flags.max_clients;
+  setup.allowed_ports = flags.allowed_ports;
+  setup.allowed_hosts = flags.allowed_hosts;
+  setup.max_streams = flags.max_streams;
+  setup.stream_window = flags.common.stream_window;
   auto heartbeat = heartbeat_config(flags.common);
   if (!heartbeat) return false;
-  out.options.heartbeat = *heartbeat;
-  out.options.drain_timeout = drain_timeout(flags.common);
-  auto dir = config::DataDir::open(flags.common.data_dir, &error);
-  if (!dir) {
-    observe::log_error("{}", error);
-    return false;
-  }
-  bool created = false;
-  auto identity = config::load_or_create_key(dir->file("server_key"), &created, &error);
-  if (!identity) {
-    observe::log_error("{}", error);
-    return false;
-  }
-  if (created) observe::log_info("created the server identity key {}", dir->file("server_key"));
-  auto keys = crypto::AuthorizedKeys::load(dir->file("authorized_keys"), &error);
-  if (!keys) {
-    observe::log_error("{}", error);
-    return false;
-  }
-  // config.yaml's policy keys, under the flags (SIGHUP reads them again).
-  policy_flags.config_path = file.path;
-  auto settings = config::server_settings_from(file, &error);
-  if (!settings) {
-    observe::log_error("{}", error);
-    return false;
-  }
-  for (const std::string& warning : settings->warnings) observe::log_warn("{}", warning);
-  auto effective = server::effective_policy(policy_flags, *settings, &error);
-  if (!effective) {
-    observe::log_error("{}", error);
-    return false;
-  }
-  for (const std::string& note : effective->notes) observe::log_info("{}", note);
-  out.options.policy = effective->policy;
-  auto& admission = out.options.admission;
-  admission.max_clients = effective->max_clients;
-  admission.trust_first_client = flags.trust_first_client;
-  admission.params.max_streams = flags.max_streams;
-  admission.params.initial_window = flags.common.stream_window;
-  admission.params.heartbeat_ms =
-      static_cast<std::uint32_t>(out.options.heartbeat.interval.count());
-  if (!settle_token(flags, *dir, keys->empty(), admission)) return false;
-  if (flags.trust_first_client && keys->empty()) {
-    observe::log_warn("--trust-first-client: the first client to connect will be enrolled "
-                      "without a token; its fingerprint will be logged");
-  }
-  out.data_dir = dir->path();
-  out.identity.emplace(std::move(identity).value());
-  out.keys.emplace(std::move(keys).value());
+  setup.heartbeat = *heartbeat;
+  setup.drain_timeout = drain_timeout(flags.common);
+  setup.host_name = host_name();
   return true;
 }
 
 int run_server(const ServerFlags& flags, const config::ConfigFile& file) {
   if (!start_logging(flags.common, "server")) return kExitUsage;
-  Prepared prepared;
-  if (!prepare(flags, file, prepared)) return kExitUsage;
+  server::ServerSetup setup;
+  server::PreparedServer prepared;
+  if (!server_setup(flags, setup)) return kExitUsage;
+  if (std::string failure; !server::prepare_server(setup, file, prepared, &failure)) {
+    observe::log_error("{}", failure);
+    return kExitUsage;
+  }
   // A port that is taken fails here, on this thread, with a clear message; the probe also
   // turns --port 0 into the one real port every reactor then listens on.
   {

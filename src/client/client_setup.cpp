@@ -1,0 +1,98 @@
+// SPDX-License-Identifier: MIT
+// prepare_client: forwards parsed, trust settled, the key read or made.
+#include "client/client_setup.hpp"
+
+#include "config/data_dir.hpp"
+#include "config/identity_files.hpp"
+#include "crypto/fingerprint.hpp"
+#include "observe/log.hpp"
+
+namespace ringtunnel::client {
+
+bool valid_fingerprint(const std::string& text) {
+  if (text.rfind("SHA256:", 0) != 0 || text.size() != 7 + 43) return false;
+  for (char c : text.substr(7)) {
+    const bool b64 = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                     c == '+' || c == '/';
+    if (!b64) return false;
+  }
+  return true;
+}
+
+bool prepare_client(const ClientSetup& setup, PreparedClient& out, std::string* failure) {
+  ClientOptions& options = out.options;
+  options.server_host = setup.server_host;
+  if (options.server_host.size() > 2 && options.server_host.front() == '[' &&
+      options.server_host.back() == ']') {
+    options.server_host = options.server_host.substr(1, options.server_host.size() - 2);
+  }
+  if (options.server_host.empty()) {
+    *failure = "say which server to use: --ip HOST [--port PORT] or --server HOST:PORT";
+    return false;
+  }
+  options.server_port = setup.server_port;
+  for (const std::string& text : setup.forwards) {
+    std::string error;
+    auto spec = parse_forward_spec(text, setup.bind, &error);
+    if (!spec) {
+      *failure = error;
+      return false;
+    }
+    for (const ForwardSpec& earlier : options.forwards) {
+      // A TCP and a UDP tunnel may share a port number (as DNS does on 53).
+      if (spec->local_port != 0 && earlier.local_port == spec->local_port &&
+          earlier.bind_host == spec->bind_host && earlier.protocol == spec->protocol) {
+        *failure = "-L " + earlier.name() + " and -L " + spec->name() + " both listen on " +
+                   spec->bind_host + " " + to_string(spec->protocol) + " port " +
+                   std::to_string(spec->local_port);
+        return false;
+      }
+    }
+    options.forwards.push_back(*spec);
+  }
+  if (options.forwards.empty()) {
+    *failure = "nothing to forward: give at least one -L LOCAL_PORT:REMOTE_PORT";
+    return false;
+  }
+  if (setup.server_fingerprint && !valid_fingerprint(*setup.server_fingerprint)) {
+    *failure = "--server-fingerprint '" + *setup.server_fingerprint +
+               "': expected SHA256: followed by 43 base64 characters, as the server prints it "
+               "at start-up";
+    return false;
+  }
+  options.token = setup.token;
+  options.trust.expected_fingerprint = setup.server_fingerprint;
+  options.trust.accept_new_host = setup.accept_new_host;
+  options.trust.interactive = setup.interactive;
+  options.sessions = setup.sessions;
+  options.connect_wait = setup.connect_wait;
+  options.udp_idle_timeout = setup.udp_idle_timeout;
+  options.udp_max_flows = setup.udp_max_flows;
+  options.receive_window = setup.stream_window;
+  options.heartbeat = setup.heartbeat;
+  options.drain_timeout = setup.drain_timeout;
+  options.client_name = setup.client_name;
+  std::string error;
+  auto dir = config::DataDir::open(setup.data_dir, &error);
+  if (!dir) {
+    *failure = error;
+    return false;
+  }
+  const std::string key_path = setup.key_file.value_or(dir->file("key"));
+  bool created = false;
+  auto identity = config::load_or_create_key(key_path, &created, &error);
+  if (!identity) {
+    *failure = error;
+    return false;
+  }
+  if (created) {
+    observe::log_info("created this client's key {} ({})", key_path,
+                      crypto::fingerprint(identity->public_key()));
+  }
+  options.known_hosts_path = setup.known_hosts_file.value_or(dir->file("known_hosts"));
+  out.identity.emplace(std::move(identity).value());
+  out.data_dir = dir->path();
+  return true;
+}
+
+}  // namespace ringtunnel::client

@@ -1,0 +1,140 @@
+// SPDX-License-Identifier: MIT
+// prepare_server: the listen address, policy and data-dir files, checked and logged.
+#include "server/server_setup.hpp"
+
+#include "config/data_dir.hpp"
+#include "config/identity_files.hpp"
+#include "config/server_settings.hpp"
+#include "observe/log.hpp"
+
+namespace ringtunnel::server {
+namespace {
+
+// The listen address from --bind and --port: an IP literal (IPv6 with or without brackets),
+// `localhost`, or `*` / `0.0.0.0` for every IPv4 interface, `::` for every IPv6 one.
+Result<net::SocketAddress> listen_address(const ServerSetup& setup, std::string* error) {
+  std::string host = setup.bind;
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  const bool v6 = host.find(':') != std::string::npos;
+  const std::string text = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(setup.port);
+  auto address = net::SocketAddress::parse(text);
+  if (!address) {
+    *error = "--bind " + setup.bind + ": " + net::SocketAddress::parse_error_text(text) +
+             " (use an IP address, localhost, or 0.0.0.0 / :: for every interface)";
+  }
+  return address;
+}
+
+// The enrolment token: the one given, else the server_token file in the data dir, made when
+// no client is enrolled.
+bool settle_token(const ServerSetup& setup, const config::DataDir& dir, bool no_clients,
+                  AdmissionOptions& admission, std::string* failure) {
+  if (setup.token) {
+    if (setup.token->empty()) {
+      *failure = "the enrolment token must not be empty";
+      return false;
+    }
+    admission.token = setup.token;
+    return true;
+  }
+  const std::string path = dir.file("server_token");
+  bool created = false;
+  std::string error;
+  auto token = config::load_or_create_token(path, no_clients, &created, &error);
+  if (!token) {
+    *failure = error;
+    return false;
+  }
+  admission.token = *token;
+  if (created) {
+    observe::log_info(
+        "No client is enrolled yet. On the client machine, run:\n"
+        "    ringtunnel client --ip {} --port {} --token {} -L LOCAL_PORT:REMOTE_PORT\n"
+        "  The token is kept in {} (mode 0600); this is the only time it is printed.",
+        setup.host_name, setup.port, **token, path);
+  } else if (*token && no_clients) {
+    observe::log_info("No client is enrolled yet: enrol one with the token in {}", path);
+  }
+  return true;
+}
+
+}  // namespace
+
+bool prepare_server(const ServerSetup& setup, const config::ConfigFile& file, PreparedServer& out,
+                    std::string* failure) {
+  std::string error;
+  auto listen = listen_address(setup, &error);
+  if (!listen) {
+    *failure = error;
+    return false;
+  }
+  out.options.listen = *listen;
+  PolicyFlags& policy_flags = out.options.policy_flags;
+  if (setup.allowed_ports) {
+    policy_flags.ports = PortSet::parse(*setup.allowed_ports, &error);
+    if (!policy_flags.ports) {
+      *failure = "--allowed-ports: " + error;
+      return false;
+    }
+  }
+  if (setup.allowed_hosts) {
+    policy_flags.hosts = HostSet::parse(*setup.allowed_hosts, &error);
+    if (!policy_flags.hosts) {
+      *failure = "--allowed-hosts: " + error;
+      return false;
+    }
+  }
+  policy_flags.max_clients = setup.max_clients;
+  out.options.heartbeat = setup.heartbeat;
+  out.options.drain_timeout = setup.drain_timeout;
+  auto dir = config::DataDir::open(setup.data_dir, &error);
+  if (!dir) {
+    *failure = error;
+    return false;
+  }
+  bool created = false;
+  auto identity = config::load_or_create_key(dir->file("server_key"), &created, &error);
+  if (!identity) {
+    *failure = error;
+    return false;
+  }
+  if (created) observe::log_info("created the server identity key {}", dir->file("server_key"));
+  auto keys = crypto::AuthorizedKeys::load(dir->file("authorized_keys"), &error);
+  if (!keys) {
+    *failure = error;
+    return false;
+  }
+  // config.yaml's policy keys, under the flags (SIGHUP reads them again).
+  policy_flags.config_path = file.path;
+  auto settings = config::server_settings_from(file, &error);
+  if (!settings) {
+    *failure = error;
+    return false;
+  }
+  for (const std::string& warning : settings->warnings) observe::log_warn("{}", warning);
+  auto effective = effective_policy(policy_flags, *settings, &error);
+  if (!effective) {
+    *failure = error;
+    return false;
+  }
+  for (const std::string& note : effective->notes) observe::log_info("{}", note);
+  out.options.policy = effective->policy;
+  auto& admission = out.options.admission;
+  admission.max_clients = effective->max_clients;
+  admission.trust_first_client = setup.trust_first_client;
+  admission.params.max_streams = setup.max_streams;
+  admission.params.initial_window = setup.stream_window;
+  admission.params.heartbeat_ms =
+      static_cast<std::uint32_t>(out.options.heartbeat.interval.count());
+  if (!settle_token(setup, *dir, keys->empty(), admission, failure)) return false;
+  if (setup.trust_first_client && keys->empty()) {
+    observe::log_warn("--trust-first-client: the first client to connect will be enrolled "
+                      "without a token; its fingerprint will be logged");
+  }
+  out.data_dir = dir->path();
+  out.identity.emplace(std::move(identity).value());
+  out.keys.emplace(std::move(keys).value());
+  return true;
+}
+
+}  // namespace ringtunnel::server
