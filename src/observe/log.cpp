@@ -22,6 +22,8 @@
 #include <nlohmann/json.hpp>
 #include <shared_mutex>
 #include <system_error>
+#include <utility>
+#include <vector>
 
 #include "net/unique_fd.hpp"
 #include "observe/log_format.hpp"
@@ -239,14 +241,44 @@ bool log_enabled(LogLevel level) noexcept {
 
 namespace {
 
+std::atomic<bool> g_stderr_fallback{true};
+
+// Embedders' sinks: rare, so a plain mutex; the count keeps the lock off every other line.
+struct Sinks {
+  std::mutex mutex;
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<LineSink>>> sinks;
+  std::uint64_t next_id = 1;
+};
+Sinks& sinks() {
+  static Sinks* const instance = new Sinks;  // never destroyed, like state()
+  return *instance;
+}
+std::atomic<int> g_sink_count{0};
+
+void call_sinks(LogLevel level, std::string_view payload) {
+  if (g_sink_count.load(std::memory_order_acquire) == 0) return;
+  std::string_view message = payload;
+  if (!message.empty() && message.front() == detail::kFieldsMark) {
+    const auto end = message.find(detail::kFieldsMark, 1);
+    if (end != std::string_view::npos) message.remove_prefix(end + 1);
+  }
+  std::vector<std::shared_ptr<LineSink>> current;
+  {
+    std::lock_guard lock(sinks().mutex);
+    for (const auto& entry : sinks().sinks) current.push_back(entry.second);
+  }
+  for (const auto& sink : current) (*sink)(level, message);  // outside the lock: may log
+}
+
 void write_payload(LogLevel level, std::string_view payload) noexcept {
   const spdlog::string_view_t text(payload.data(), payload.size());
   try {
+    call_sinks(level, payload);
     State& s = state();
     std::shared_lock lock(s.active_lock);
     if (s.active.logger) {
       s.active.logger->log(detail::to_spdlog(level), text);
-    } else {
+    } else if (g_stderr_fallback.load(std::memory_order_relaxed)) {
       s.fallback.log(spdlog::details::log_msg(spdlog::string_view_t(), detail::to_spdlog(level), text));
     }
   } catch (...) {
@@ -303,6 +335,32 @@ void log_message(LogLevel level, const LogFields& fields, std::string_view messa
   } catch (...) {
     log_message(level, message);
   }
+}
+
+std::uint64_t add_line_sink(LineSink sink) {
+  std::lock_guard lock(sinks().mutex);
+  const std::uint64_t id = sinks().next_id++;
+  sinks().sinks.emplace_back(id, std::make_shared<LineSink>(std::move(sink)));
+  g_sink_count.fetch_add(1, std::memory_order_release);
+  return id;
+}
+
+void remove_line_sink(std::uint64_t id) noexcept {
+  std::lock_guard lock(sinks().mutex);
+  auto& list = sinks().sinks;
+  for (auto it = list.begin(); it != list.end(); ++it) {
+    if (it->first == id) {
+      list.erase(it);
+      g_sink_count.fetch_sub(1, std::memory_order_release);
+      return;
+    }
+  }
+}
+
+void set_stderr_fallback(bool on) noexcept { g_stderr_fallback.store(on, std::memory_order_relaxed); }
+
+void set_log_level(LogLevel level) noexcept {
+  g_level.store(static_cast<int>(level), std::memory_order_relaxed);
 }
 
 bool reopen_log_file(std::string* error) {

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <cstdint>
+#include <functional>
 
 #include <string>
 #include <string_view>
@@ -64,6 +65,19 @@ void log_message(LogLevel level, const LogFields& fields, std::string_view messa
 /// new file. True when there is no log file. Blocking file I/O: not on a reactor. False, with
 /// one sentence in `*error`, when it cannot be opened; lines then still go to the old file.
 bool reopen_log_file(std::string* error);
+
+/// For embedders: every line written from now on also goes to `sink`, with its level and its
+/// message (fields left out), on the thread that logs it (a reactor: keep it short, never
+/// block), until remove_line_sink. Returns the id to remove it with. Thread-safe.
+using LineSink = std::function<void(LogLevel level, std::string_view message)>;
+std::uint64_t add_line_sink(LineSink sink);
+void remove_line_sink(std::uint64_t id) noexcept;
+
+/// Whether lines go to stderr while no logger is set up (before init_logging); on by default.
+/// A library whose embedder did not ask for log output turns it off.
+void set_stderr_fallback(bool on) noexcept;
+/// The least severe level written (init_logging sets it too).
+void set_log_level(LogLevel level) noexcept;
 
 /// Lines dropped (oldest first) because the queue was full, since the last init_logging; after
 /// shutdown, the final count of that session. Reported once at shutdown.
