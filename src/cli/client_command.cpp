@@ -11,7 +11,7 @@
 #include "cli/common.hpp"
 #include "cli/config_layer.hpp"
 #include "cli/live_report.hpp"
-#include "cli/token_input.hpp"
+#include "config/token_input.hpp"
 #include "client/client.hpp"
 #include "client/client_setup.hpp"
 #include "net/resolver.hpp"
@@ -56,7 +56,7 @@ bool build_setup(const ClientFlags& flags, client::ClientSetup& setup) {
   setup.bind = flags.bind;
   std::vector<std::string> token_warnings;
   std::string token_error;
-  if (!resolve_token(flags.token, flags.token_file, &setup.token, &token_warnings,
+  if (!config::resolve_token(flags.token, flags.token_file, &setup.token, &token_warnings,
                      &token_error)) {
     observe::log_error("{}", token_error);
     return false;

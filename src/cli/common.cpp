@@ -11,6 +11,8 @@
 #include <string_view>
 #include <thread>
 
+#include "embed/engine_setup.hpp"
+
 namespace ringtunnel::cli {
 
 void add_common_flags(CLI::App& command, CommonFlags& flags) {
@@ -135,25 +137,10 @@ std::chrono::milliseconds drain_timeout(const CommonFlags& flags) {
 }
 
 runtime::EngineOptions engine_options(const CommonFlags& flags) {
-  runtime::EngineOptions options;
-  options.threads = flags.threads;
-  options.backend = flags.io_backend == "io_uring" ? runtime::BackendChoice::io_uring
-                    : flags.io_backend == "epoll"  ? runtime::BackendChoice::epoll
-                                                   : runtime::BackendChoice::automatic;
-  // Streams hold provided buffers while their data waits for the session writer: a bigger
-  // ring than the relay's, of 64 KiB buffers (one buffer is one DATA frame of the largest
-  // size, half the receives and sends of 32 KiB ones). It costs address space only until
-  // bytes land in it.
-  options.reactor.buffer_count = 1024;
-  options.reactor.buffer_size = 64 * 1024;
-  options.reactor.idle_poll = std::chrono::microseconds(flags.idle_poll_us);
-  // Measured on 2 vCPUs shared with a load generator and a sink: pinned reactors moved 25%
-  // less data and doubled the ping-pong latency, because they could not leave the CPU the
-  // producing or consuming process needed.
-  constexpr unsigned kPinFromCpus = 4;
-  options.pin_threads = flags.pin_threads == "yes" || flags.pin_threads == "true" ||
-                        (flags.pin_threads == "auto" && runtime::online_cpus() >= kPinFromCpus);
-  return options;
+  return embed::tunnel_engine_options({.threads = flags.threads,
+                                       .backend = flags.io_backend,
+                                       .idle_poll_us = flags.idle_poll_us,
+                                       .pin = flags.pin_threads});
 }
 
 bool first_stop_signal(runtime::Reactor& reactor, int signal_number) {

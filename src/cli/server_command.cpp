@@ -9,7 +9,7 @@
 #include "cli/common.hpp"
 #include "cli/config_layer.hpp"
 #include "cli/live_report.hpp"
-#include "cli/token_input.hpp"
+#include "config/token_input.hpp"
 #include "config/config_file.hpp"
 #include "crypto/fingerprint.hpp"
 #include "net/resolver.hpp"
@@ -30,7 +30,7 @@ bool server_setup(const ServerFlags& flags, server::ServerSetup& setup) {
   if (flags.token || flags.token_file) {
     std::vector<std::string> warnings;
     std::string error;
-    if (!resolve_token(flags.token, flags.token_file, &setup.token, &warnings, &error)) {
+    if (!config::resolve_token(flags.token, flags.token_file, &setup.token, &warnings, &error)) {
       observe::log_error("{}", error);
       return false;
     }

@@ -216,6 +216,7 @@ void Client::session_up(unsigned index) {
   if (++sessions_up_ == session_count_) {
     observe::log_info("client ready: {} tunnel(s) over {} session(s) to {}", forwards_.size(),
                       session_count_, server_label_);
+    if (options_.on_ready) options_.on_ready();
   }
 }
 
@@ -262,6 +263,7 @@ void Client::fatal(const std::string& message) {
   if (fatal_.exchange(true)) return;
   observe::log_error("{}", message);
   exit_code_ = 1;
+  if (options_.on_fatal) options_.on_fatal(message);
   // Stop every core gracefully (sessions closed, coroutines ended) from this one.
   runtime::Reactor* here = runtime::Reactor::current();
   for (unsigned id = 0; id < reactors_; ++id) {

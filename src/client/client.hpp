@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -49,6 +50,13 @@ struct ClientOptions {
   /// Flows one UDP tunnel may have at once (all cores together); a new source past it is
   /// dropped.
   std::uint32_t udp_max_flows = 1024;
+  /// Called once on core 0 when every session is up for the first time ("client ready").
+  std::function<void()> on_ready;
+  /// Called once, on whichever thread ends the client, with the message fatal() logged.
+  std::function<void(const std::string&)> on_fatal;
+  /// Called on the session's core each time a session set-up failed and will be retried, with
+  /// why (for an embedder's start() that times out: the last reason).
+  std::function<void(const std::string&)> on_retry;
 };
 
 /// One -L forward once its listeners are open (the port is the real one when 0 was asked).

@@ -86,6 +86,7 @@ Task<void> ClientCore::keeper(Slot& slot) {
     const auto pause = slot.backoff.next();
     observe::log_warn("session {} to {}: {}; trying again in {:.1f} s", slot.index,
                       client.server_label(), why, seconds(pause));
+    if (client.options().on_retry) client.options().on_retry(why);
     (void)co_await runtime::sleep(pause, &slot.pause);
     if (stopping) break;
   }

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Tokens from a no-echo prompt or a file, checked before they reach the handshake.
-#include "cli/token_input.hpp"
+#include "config/token_input.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,7 +12,7 @@
 
 #include "net/unique_fd.hpp"
 
-namespace ringtunnel::cli {
+namespace ringtunnel::config {
 namespace {
 
 // Trailing newline, carriage return and blanks are not part of a token (files end in "\n").
@@ -115,4 +115,4 @@ bool resolve_token(const std::optional<std::string>& token,
   return true;
 }
 
-}  // namespace ringtunnel::cli
+}  // namespace ringtunnel::config

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-namespace ringtunnel::cli {
+namespace ringtunnel::config {
 
 inline constexpr std::size_t kMaxTokenBytes = 4096;
 
@@ -20,4 +20,4 @@ bool resolve_token(const std::optional<std::string>& token,
                    const std::optional<std::string>& token_file, std::optional<std::string>* out,
                    std::vector<std::string>* warnings, std::string* error);
 
-}  // namespace ringtunnel::cli
+}  // namespace ringtunnel::config

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: MIT
+// ringtunnel::Server: the builder's settings through server_setup, the port probed on this
+// thread (a taken port fails here), an engine of its own without signals.
+#include "ringtunnel/server.hpp"
+
+#include <atomic>
+#include <cstring>
+
+#include "config/config_file.hpp"
+#include "crypto/fingerprint.hpp"
+#include "embed/configs.hpp"
+#include "embed/events.hpp"
+#include "embed/live_collect.hpp"
+#include "net/resolver.hpp"
+#include "net/socket.hpp"
+#include "runtime/engine.hpp"
+#include "server/server.hpp"
+#include "server/server_setup.hpp"
+
+namespace ringtunnel {
+
+struct Server::Impl {
+  std::unique_ptr<ServerConfig> config;
+  embed::EventScope events;
+  std::unique_ptr<runtime::Engine> engine;  // destroyed last (see Client::Impl)
+  std::unique_ptr<net::Resolver> resolver;
+  std::unique_ptr<server::Server> server;
+  std::chrono::steady_clock::time_point started;
+  std::uint16_t port = 0;
+  std::string fingerprint;
+  std::optional<std::string> token;
+  bool start_called = false;
+  bool engine_started = false;
+
+  Outcome fail(std::string message) {
+    shut_down();
+    return Outcome::failure(std::move(message));
+  }
+  void shut_down();
+};
+
+void Server::Impl::shut_down() {
+  if (engine && engine_started) {
+    for (unsigned id = 0; id < engine->size(); ++id) {
+      runtime::CoreMessage stop;
+      stop.handler = [](runtime::Reactor& reactor, runtime::CoreMessage& message) {
+        static_cast<server::Server*>(message.context)->stop_on(reactor);
+      };
+      stop.context = server.get();
+      engine->reactor(id).post_from_any_thread(std::move(stop));
+    }
+    engine->join();
+  }
+  const bool was_running = engine_started;
+  engine_started = false;
+  server.reset();
+  resolver.reset();
+  engine.reset();
+  if (was_running) events.emit(Event::Kind::stopped, "server stopped");
+  events.end();
+}
+
+Server::Builder::Builder() : config_(std::make_unique<ServerConfig>()) {}
+Server::Builder::~Builder() = default;
+Server::Builder::Builder(Builder&&) noexcept = default;
+Server::Builder& Server::Builder::operator=(Builder&&) noexcept = default;
+
+Server::Builder& Server::Builder::bind(std::string address) {
+  config_->setup.bind = std::move(address);
+  return *this;
+}
+Server::Builder& Server::Builder::port(std::uint16_t port) {
+  config_->setup.port = port;
+  return *this;
+}
+Server::Builder& Server::Builder::data_dir(std::string path) {
+  config_->setup.data_dir = std::move(path);
+  return *this;
+}
+Server::Builder& Server::Builder::token(std::string token) {
+  config_->setup.token = std::move(token);
+  return *this;
+}
+Server::Builder& Server::Builder::token_file(std::string path) {
+  config_->common.token_file = std::move(path);
+  return *this;
+}
+Server::Builder& Server::Builder::trust_first_client(bool yes) {
+  config_->setup.trust_first_client = yes;
+  return *this;
+}
+Server::Builder& Server::Builder::max_clients(unsigned count) {
+  config_->setup.max_clients = count;
+  return *this;
+}
+Server::Builder& Server::Builder::allowed_ports(std::string ports) {
+  config_->setup.allowed_ports = std::move(ports);
+  return *this;
+}
+Server::Builder& Server::Builder::allowed_hosts(std::string hosts) {
+  config_->setup.allowed_hosts = std::move(hosts);
+  return *this;
+}
+Server::Builder& Server::Builder::max_streams(std::uint32_t per_session) {
+  config_->setup.max_streams = per_session;
+  return *this;
+}
+Server::Builder& Server::Builder::transport(std::string name) {
+  config_->common.transport = std::move(name);
+  return *this;
+}
+Server::Builder& Server::Builder::threads(unsigned count) {
+  config_->common.engine.threads = count;
+  return *this;
+}
+Server::Builder& Server::Builder::io_backend(std::string name) {
+  config_->common.engine.backend = std::move(name);
+  return *this;
+}
+Server::Builder& Server::Builder::heartbeat(std::chrono::milliseconds interval,
+                                            std::chrono::milliseconds timeout) {
+  config_->setup.heartbeat = {.interval = interval, .timeout = timeout};
+  return *this;
+}
+Server::Builder& Server::Builder::drain_timeout(std::chrono::milliseconds timeout) {
+  config_->setup.drain_timeout = timeout;
+  return *this;
+}
+Server::Builder& Server::Builder::on_event(EventHandler handler) {
+  config_->common.on_event = std::move(handler);
+  return *this;
+}
+Server::Builder& Server::Builder::log_to_stderr(bool yes) {
+  config_->common.log_to_stderr = yes;
+  return *this;
+}
+Server::Builder& Server::Builder::log_level(Event::Level level) {
+  config_->common.log_level = level;
+  return *this;
+}
+
+Server Server::Builder::build() {
+  auto impl = std::make_unique<Impl>();
+  impl->config = std::move(config_);
+  config_ = std::make_unique<ServerConfig>();
+  return Server(std::move(impl));
+}
+
+Server::Builder Server::builder() { return Builder(); }
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::Server(Server&&) noexcept = default;
+Server& Server::operator=(Server&& other) noexcept {
+  if (this != &other) {
+    stop();
+    impl_ = std::move(other.impl_);
+  }
+  return *this;
+}
+Server::~Server() { stop(); }
+
+Outcome Server::start() {
+  Impl& impl = *impl_;
+  if (impl.start_called) return Outcome::failure("start() was called already");
+  impl.start_called = true;
+  impl.events.begin(impl.config->common);
+  server::ServerSetup setup = impl.config->setup;
+  if (auto checked = embed::check_common(impl.config->common, &setup.token); !checked) {
+    return impl.fail(checked.message());
+  }
+  if (setup.heartbeat.timeout <= setup.heartbeat.interval) {
+    return impl.fail("the heartbeat timeout must be longer than its interval");
+  }
+  server::PreparedServer prepared;
+  std::string failure;
+  // No config.yaml for an embedder: its settings are the builder's.
+  if (!server::prepare_server(setup, config::ConfigFile{}, prepared, &failure)) {
+    return impl.fail(failure);
+  }
+  // A taken port fails here, with a clear sentence; port 0 becomes the one real port.
+  {
+    auto probe = net::listen_tcp(prepared.options.listen, net::ReusePort::no, 1);
+    if (!probe) {
+      return impl.fail("cannot listen on " + prepared.options.listen.to_string() + ": " +
+                       probe.error().message());
+    }
+    prepared.options.listen = *net::local_address(probe->get());
+  }
+  impl.port = prepared.options.listen.port();
+  impl.fingerprint = crypto::fingerprint(prepared.identity->public_key());
+  impl.token = prepared.options.admission.token;
+  impl.engine = std::make_unique<runtime::Engine>(
+      embed::tunnel_engine_options(impl.config->common.engine));
+  impl.resolver = std::make_unique<net::Resolver>();
+  impl.server = std::make_unique<server::Server>(prepared.options, std::move(*prepared.identity),
+                                                 std::move(*prepared.keys), impl.engine->size(),
+                                                 *impl.resolver);
+  server::Server* raw = impl.server.get();
+  std::atomic<int> failed{0};
+  std::atomic<unsigned> listening{0};
+  auto running = impl.engine->start([&](runtime::Reactor& reactor) {
+    if (auto ok = raw->start_on(reactor); !ok) {
+      failed = ok.error().value();
+      raw->stop_on(reactor);
+    }
+    listening.fetch_add(1);
+    listening.notify_all();
+  });
+  if (!running) return impl.fail("cannot start the runtime: " + impl.engine->backend_reason());
+  impl.engine_started = true;
+  for (unsigned seen = listening.load(); seen < impl.engine->size(); seen = listening.load()) {
+    listening.wait(seen);
+  }
+  if (failed) {
+    return impl.fail("cannot listen on " + prepared.options.listen.to_string() + ": " +
+                     std::strerror(failed));
+  }
+  impl.started = std::chrono::steady_clock::now();
+  impl.events.emit(Event::Kind::ready, "server ready on " + prepared.options.listen.to_string());
+  return {};
+}
+
+void Server::stop() {
+  if (impl_) impl_->shut_down();
+}
+
+std::uint16_t Server::port() const { return impl_ ? impl_->port : 0; }
+std::string Server::fingerprint() const { return impl_ ? impl_->fingerprint : std::string(); }
+std::optional<std::string> Server::token() const {
+  return impl_ ? impl_->token : std::optional<std::string>();
+}
+
+Status Server::status() const {
+  if (!impl_ || !impl_->engine_started) return Status{.state = "stopped"};
+  server::Server& server = *impl_->server;
+  return embed::to_public(embed::collect_live_status(
+      *impl_->engine, "server", server.options().listen.to_string(), impl_->started,
+      [&server](runtime::Reactor& reactor) { return server.snapshot_core(reactor); }));
+}
+
+}  // namespace ringtunnel
