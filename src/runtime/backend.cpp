@@ -2,6 +2,8 @@
 // make_backend: io_uring when it works here, epoll otherwise, with the reason for the log.
 #include "runtime/backend.hpp"
 
+#include <thread>
+
 #include "runtime/epoll_backend.hpp"
 #include "runtime/uring_backend.hpp"
 
@@ -12,10 +14,14 @@ const char* to_string(BackendKind kind) noexcept {
 }
 
 bool io_uring_available(std::string* why_not) {
+  // On a thread of its own, like Engine::start's probe: a ring made and torn down on the
+  // caller's thread aims io_uring task work at it, which breaks a later blocking call there
+  // with EINTR.
   std::string error;
-  auto backend = UringBackend::create(8, &error);
-  if (!backend && why_not) *why_not = error;
-  return backend != nullptr;
+  bool available = false;
+  std::thread([&] { available = UringBackend::create(8, &error) != nullptr; }).join();
+  if (!available && why_not) *why_not = error;
+  return available;
 }
 
 std::unique_ptr<Backend> make_backend(BackendChoice choice, unsigned queue_depth, std::string* why) {
