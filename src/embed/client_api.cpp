@@ -13,57 +13,22 @@
 #include "embed/configs.hpp"
 #include "embed/events.hpp"
 #include "embed/live_collect.hpp"
+#include "embed/running.hpp"
 #include "net/resolver.hpp"
 #include "runtime/engine.hpp"
 
 namespace ringtunnel {
 
-struct Client::Impl {
+struct Client::Impl : embed::Running<client::Client> {
+  Impl() : Running("client") {}
   std::unique_ptr<ClientConfig> config;
-  embed::EventScope events;
-  // Destroyed in this order (client, resolver, engine), as the CLI does: the client's
-  // coroutines are gone before the reactors they lived on.
-  std::unique_ptr<runtime::Engine> engine;
-  std::unique_ptr<net::Resolver> resolver;
-  std::unique_ptr<client::Client> client;
-  std::chrono::steady_clock::time_point started;
-  bool start_called = false;
-  bool engine_started = false;
-
   // Written by the reactors (ready, fatal, retries), read by start().
   std::mutex mutex;
   std::condition_variable changed;
   bool ready = false;
   std::optional<std::string> fatal;
   std::string last_retry;
-
-  Outcome fail(std::string message) {
-    shut_down();
-    return Outcome::failure(std::move(message));
-  }
-  void shut_down();
 };
-
-void Client::Impl::shut_down() {
-  if (engine && engine_started) {
-    for (unsigned id = 0; id < engine->size(); ++id) {
-      runtime::CoreMessage stop;
-      stop.handler = [](runtime::Reactor& reactor, runtime::CoreMessage& message) {
-        static_cast<client::Client*>(message.context)->stop_on(reactor);
-      };
-      stop.context = client.get();
-      engine->reactor(id).post_from_any_thread(std::move(stop));
-    }
-    engine->join();
-  }
-  const bool was_running = engine_started;
-  engine_started = false;
-  client.reset();
-  resolver.reset();
-  engine.reset();
-  if (was_running) events.emit(Event::Kind::stopped, "client stopped");
-  events.end();
-}
 
 namespace {
 
@@ -232,11 +197,11 @@ Outcome Client::start(std::chrono::milliseconds timeout) {
   impl.engine = std::make_unique<runtime::Engine>(
       embed::tunnel_engine_options(impl.config->common.engine));
   impl.resolver = std::make_unique<net::Resolver>();
-  impl.client = std::make_unique<client::Client>(std::move(prepared.options),
+  impl.role = std::make_unique<client::Client>(std::move(prepared.options),
                                                  std::move(*prepared.identity), *impl.engine,
                                                  *impl.resolver);
-  if (auto opened = impl.client->open_listeners(&failure); !opened) return impl.fail(failure);
-  client::Client* raw = impl.client.get();
+  if (auto opened = impl.role->open_listeners(&failure); !opened) return impl.fail(failure);
+  client::Client* raw = impl.role.get();
   if (auto running = impl.engine->start([raw](runtime::Reactor& r) { raw->start_on(r); });
       !running) {
     return impl.fail("cannot start the runtime: " + impl.engine->backend_reason());
@@ -264,8 +229,8 @@ void Client::stop() {
 
 std::vector<ForwardSpec> Client::forwards() const {
   std::vector<ForwardSpec> out;
-  if (!impl_ || !impl_->client) return out;
-  for (const client::OpenForward& forward : impl_->client->forwards()) {
+  if (!impl_ || !impl_->role) return out;
+  for (const client::OpenForward& forward : impl_->role->forwards()) {
     ForwardSpec spec = forward.spec;
     if (!forward.bound.empty()) spec.local_port = forward.bound.front().port();
     out.push_back(std::move(spec));
@@ -275,7 +240,7 @@ std::vector<ForwardSpec> Client::forwards() const {
 
 Status Client::status() const {
   if (!impl_ || !impl_->engine_started) return Status{.state = "stopped"};
-  client::Client& client = *impl_->client;
+  client::Client& client = *impl_->role;
   return embed::to_public(embed::collect_live_status(
       *impl_->engine, "client", client.server_label(), impl_->started,
       [&client](runtime::Reactor& reactor) { return client.snapshot_core(reactor); }));

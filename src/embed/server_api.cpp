@@ -11,6 +11,7 @@
 #include "embed/configs.hpp"
 #include "embed/events.hpp"
 #include "embed/live_collect.hpp"
+#include "embed/running.hpp"
 #include "net/resolver.hpp"
 #include "net/socket.hpp"
 #include "runtime/engine.hpp"
@@ -19,46 +20,13 @@
 
 namespace ringtunnel {
 
-struct Server::Impl {
+struct Server::Impl : embed::Running<server::Server> {
+  Impl() : Running("server") {}
   std::unique_ptr<ServerConfig> config;
-  embed::EventScope events;
-  std::unique_ptr<runtime::Engine> engine;  // destroyed last (see Client::Impl)
-  std::unique_ptr<net::Resolver> resolver;
-  std::unique_ptr<server::Server> server;
-  std::chrono::steady_clock::time_point started;
   std::uint16_t port = 0;
   std::string fingerprint;
   std::optional<std::string> token;
-  bool start_called = false;
-  bool engine_started = false;
-
-  Outcome fail(std::string message) {
-    shut_down();
-    return Outcome::failure(std::move(message));
-  }
-  void shut_down();
 };
-
-void Server::Impl::shut_down() {
-  if (engine && engine_started) {
-    for (unsigned id = 0; id < engine->size(); ++id) {
-      runtime::CoreMessage stop;
-      stop.handler = [](runtime::Reactor& reactor, runtime::CoreMessage& message) {
-        static_cast<server::Server*>(message.context)->stop_on(reactor);
-      };
-      stop.context = server.get();
-      engine->reactor(id).post_from_any_thread(std::move(stop));
-    }
-    engine->join();
-  }
-  const bool was_running = engine_started;
-  engine_started = false;
-  server.reset();
-  resolver.reset();
-  engine.reset();
-  if (was_running) events.emit(Event::Kind::stopped, "server stopped");
-  events.end();
-}
 
 Server::Builder::Builder() : config_(std::make_unique<ServerConfig>()) {}
 Server::Builder::~Builder() = default;
@@ -192,10 +160,10 @@ Outcome Server::start() {
   impl.engine = std::make_unique<runtime::Engine>(
       embed::tunnel_engine_options(impl.config->common.engine));
   impl.resolver = std::make_unique<net::Resolver>();
-  impl.server = std::make_unique<server::Server>(prepared.options, std::move(*prepared.identity),
+  impl.role = std::make_unique<server::Server>(prepared.options, std::move(*prepared.identity),
                                                  std::move(*prepared.keys), impl.engine->size(),
                                                  *impl.resolver);
-  server::Server* raw = impl.server.get();
+  server::Server* raw = impl.role.get();
   std::atomic<int> failed{0};
   std::atomic<unsigned> listening{0};
   auto running = impl.engine->start([&](runtime::Reactor& reactor) {
@@ -232,7 +200,7 @@ std::optional<std::string> Server::token() const {
 
 Status Server::status() const {
   if (!impl_ || !impl_->engine_started) return Status{.state = "stopped"};
-  server::Server& server = *impl_->server;
+  server::Server& server = *impl_->role;
   return embed::to_public(embed::collect_live_status(
       *impl_->engine, "server", server.options().listen.to_string(), impl_->started,
       [&server](runtime::Reactor& reactor) { return server.snapshot_core(reactor); }));

@@ -126,6 +126,7 @@ int main() {
                                   .data_dir(server_dir)
                                   .allowed_ports(std::to_string(echo.port))
                                   .threads(2)
+                                  .log_to_stderr()  // the test's log, if it fails
                                   .build();
   check(server.status().state == "stopped", "a server not started reports 'stopped'");
   if (auto started = server.start(); !started) {
@@ -147,6 +148,7 @@ int main() {
                                   .token(server.token().value_or(""))
                                   .threads(2)
                                   .sessions(1)
+                                  .log_to_stderr()
                                   .on_event([&](const ringtunnel::Event& event) {
                                     std::lock_guard lock(events_mutex);
                                     events.push_back(event);
