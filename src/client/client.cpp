@@ -94,55 +94,63 @@ std::string OpenForward::where() const {
   return text;
 }
 
+Result<std::unique_ptr<OpenForward>> open_forward(const ForwardSpec& spec, unsigned cores,
+                                                  std::string* error) {
+  auto address = bind_address(spec, error);
+  if (!address) return address.error();
+  auto forward = std::make_unique<OpenForward>();
+  forward->spec = spec;
+  forward->bound.push_back(*address);
+  const bool udp = spec.protocol == TransportProtocol::udp;
+  const auto open_socket = [udp](const net::SocketAddress& where, net::ReusePort reuse,
+                                 int backlog) {
+    return udp ? net::bind_udp(where, reuse) : net::listen_tcp(where, reuse, backlog);
+  };
+  // A probe without SO_REUSEPORT first: a port that another program (or another ringtunnel
+  // client) holds fails here instead of being silently shared; it also fixes the port when
+  // 0 was asked. Then one SO_REUSEPORT socket per core.
+  auto probe = open_socket(forward->bound[0], net::ReusePort::no, 1);
+  if (!probe) {
+    *error = "-L " + spec.name() + ": cannot listen on " + forward->bound[0].to_string() + ": " +
+             probe.error().message();
+    return probe.error();
+  }
+  forward->bound[0] = *net::local_address(probe->get());
+  probe->reset();
+  // `localhost` means both loopbacks, as with ssh -L: a program that tries ::1 first finds
+  // the tunnel too. Where ::1 cannot be had (IPv6 off, the port taken there) IPv4 serves.
+  if (spec.bind_host == "localhost" && forward->bound[0].family() == AF_INET) {
+    auto v6 = *net::SocketAddress::parse("[::1]:" + std::to_string(forward->bound[0].port()));
+    if (auto probe6 = open_socket(v6, net::ReusePort::no, 1)) {
+      forward->bound.push_back(v6);
+    } else {
+      observe::log_warn("-L {}: listening on {} only: cannot also listen on {}: {}",
+                        spec.name(), forward->bound[0].to_string(), v6.to_string(),
+                        probe6.error().message());
+    }
+  }
+  for (unsigned core = 0; core < cores; ++core) {
+    std::vector<net::UniqueFd> here;
+    for (const net::SocketAddress& where : forward->bound) {
+      auto listener = open_socket(where, net::ReusePort::yes, 4096);
+      if (!listener) {
+        *error = "-L " + spec.name() + ": cannot listen on " + where.to_string() + ": " +
+                 listener.error().message();
+        return listener.error();
+      }
+      here.push_back(std::move(*listener));
+    }
+    forward->listeners.push_back(std::move(here));
+  }
+  return forward;
+}
+
 Result<void> Client::open_listeners(std::string* error) {
   // Cores that hold at least one session listen; the others would have nothing to carry with.
-  const unsigned listening_cores = std::min(reactors_, session_count_);
   for (const ForwardSpec& spec : options_.forwards) {
-    auto address = bind_address(spec, error);
-    if (!address) return address.error();
-    OpenForward forward{spec, {*address}, {}};
-    const bool udp = spec.protocol == TransportProtocol::udp;
-    const auto open_socket = [udp](const net::SocketAddress& where, net::ReusePort reuse,
-                                   int backlog) {
-      return udp ? net::bind_udp(where, reuse) : net::listen_tcp(where, reuse, backlog);
-    };
-    // A probe without SO_REUSEPORT first: a port that another program (or another ringtunnel
-    // client) holds fails here instead of being silently shared; it also fixes the port when
-    // 0 was asked. Then one SO_REUSEPORT socket per core.
-    auto probe = open_socket(forward.bound[0], net::ReusePort::no, 1);
-    if (!probe) {
-      *error = "-L " + spec.name() + ": cannot listen on " + forward.bound[0].to_string() + ": " +
-               probe.error().message();
-      return probe.error();
-    }
-    forward.bound[0] = *net::local_address(probe->get());
-    probe->reset();
-    // `localhost` means both loopbacks, as with ssh -L: a program that tries ::1 first finds
-    // the tunnel too. Where ::1 cannot be had (IPv6 off, the port taken there) IPv4 serves.
-    if (spec.bind_host == "localhost" && forward.bound[0].family() == AF_INET) {
-      auto v6 = *net::SocketAddress::parse("[::1]:" + std::to_string(forward.bound[0].port()));
-      if (auto probe6 = open_socket(v6, net::ReusePort::no, 1)) {
-        forward.bound.push_back(v6);
-      } else {
-        observe::log_warn("-L {}: listening on {} only: cannot also listen on {}: {}",
-                          spec.name(), forward.bound[0].to_string(), v6.to_string(),
-                          probe6.error().message());
-      }
-    }
-    for (unsigned core = 0; core < listening_cores; ++core) {
-      std::vector<net::UniqueFd> here;
-      for (const net::SocketAddress& where : forward.bound) {
-        auto listener = open_socket(where, net::ReusePort::yes, 4096);
-        if (!listener) {
-          *error = "-L " + spec.name() + ": cannot listen on " + where.to_string() + ": " +
-                   listener.error().message();
-          return listener.error();
-        }
-        here.push_back(std::move(*listener));
-      }
-      forward.listeners.push_back(std::move(here));
-    }
-    forwards_.push_back(std::move(forward));
+    auto forward = open_forward(spec, listening_cores(), error);
+    if (!forward) return forward.error();
+    forwards_.push_back(std::move(*forward));
   }
   return {};
 }
@@ -150,49 +158,45 @@ Result<void> Client::open_listeners(std::string* error) {
 void Client::start_on(runtime::Reactor& reactor) {
   if (cores_[reactor.id()]) return;  // already set up by an early message from core 0
   auto core = std::make_unique<ClientCore>(*this, reactor);
-  for (const OpenForward& forward : forwards_) {
-    if (reactor.id() < forward.listeners.size()) {
-      for (const net::UniqueFd& fd : forward.listeners[reactor.id()]) {
-        if (forward.spec.protocol == TransportProtocol::udp) {
-          core->relays.push_back(std::make_unique<UdpRelay>(*core, forward, fd.get()));
-        } else {
-          core->listeners.push_back({&forward, fd.get(), nullptr});
-        }
-      }
-    }
-  }
+  for (const auto& forward : forwards_) core->add_forward(*forward);
   ClientCore& ref = *core;
   cores_[reactor.id()] = std::move(core);
   ref.start_accepting();  // connections made before a session is up wait for it
   if (reactor.id() == 0) ref.keep(0);  // session 0 settles trust, then starts the others
 }
 
+Task<void> Client::check_tunnels(ClientCore& core0, std::vector<const OpenForward*> forwards) {
+  tunnel::Session* session = core0.pick_session();
+  for (const OpenForward* forward : forwards) {
+    if (session == nullptr || core0.stopping) break;
+    std::string message;
+    // A named target, not a braced temporary: g++ 12 destroys a temporary argument of a
+    // coroutine call inside a co_await twice.
+    tunnel::OpenTarget target{forward->spec.target_host, forward->spec.target_port,
+                              forward->spec.name()};
+    auto accepted = co_await session->check_stream(
+        std::move(target), &message, forward->spec.protocol == TransportProtocol::udp);
+    if (accepted) {
+      observe::log_info("tunnel {}: listening on {}; the server accepts {}:{}",
+                        forward->spec.name(), forward->where(), forward->spec.target_host,
+                        forward->spec.target_port);
+    } else if (accepted.error() == std::errc::operation_canceled) {
+      break;  // the session ended meanwhile: its end is reported
+    } else {
+      observe::log_warn("tunnel {}: listening on {}, but the server refuses it: {}: {}",
+                        forward->spec.name(), forward->where(),
+                        protocol::to_string(protocol::reason_of(accepted.error())), message);
+    }
+    session = core0.pick_session();
+  }
+}
+
 Task<void> Client::first_session_up(ClientCore& core0) {
   {
     // Ask the server about every tunnel now, so a refused one is reported at start.
-    tunnel::Session* session = core0.pick_session();
-    for (const OpenForward& forward : forwards_) {
-      if (session == nullptr || core0.stopping) break;
-      std::string message;
-      // A named target, not a braced temporary: g++ 12 destroys a temporary argument of a
-      // coroutine call inside a co_await twice.
-      tunnel::OpenTarget target{forward.spec.target_host, forward.spec.target_port,
-                                forward.spec.name()};
-      auto accepted = co_await session->check_stream(
-          std::move(target), &message, forward.spec.protocol == TransportProtocol::udp);
-      if (accepted) {
-        observe::log_info("tunnel {}: listening on {}; the server accepts {}:{}",
-                          forward.spec.name(), forward.where(), forward.spec.target_host,
-                          forward.spec.target_port);
-      } else if (accepted.error() == std::errc::operation_canceled) {
-        break;  // the session ended meanwhile: its end is reported
-      } else {
-        observe::log_warn("tunnel {}: listening on {}, but the server refuses it: {}: {}",
-                          forward.spec.name(), forward.where(),
-                          protocol::to_string(protocol::reason_of(accepted.error())), message);
-      }
-      session = core0.pick_session();
-    }
+    std::vector<const OpenForward*> all;
+    for (const auto& forward : forwards_) all.push_back(forward.get());
+    co_await check_tunnels(core0, std::move(all));
     if (!core0.stopping) {
       for (unsigned index = 1; index < session_count_; ++index) {
         const unsigned target = core_of_session(index);
@@ -214,6 +218,7 @@ Task<void> Client::first_session_up(ClientCore& core0) {
 void Client::session_up(unsigned index) {
   (void)index;
   if (++sessions_up_ == session_count_) {
+    ready_ = true;
     observe::log_info("client ready: {} tunnel(s) over {} session(s) to {}", forwards_.size(),
                       session_count_, server_label_);
     if (options_.on_ready) options_.on_ready();
@@ -307,8 +312,8 @@ observe::LiveStatus Client::snapshot_core(runtime::Reactor& reactor) const {
   const ClientCore* core = cores_[reactor.id()].get();
   if (core == nullptr) return part;
   if (reactor.id() == 0) {
-    for (const OpenForward& forward : forwards_) {
-      part.tunnels.push_back(forward.spec.name() + " listening on " + forward.where());
+    for (const auto& forward : forwards_) {
+      if (!forward->removing) part.tunnels.push_back(forward->spec.name() + " listening on " + forward->where());
     }
   }
   part.state = core->stopping ? "draining" : "running";

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <atomic>
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -70,9 +71,22 @@ struct OpenForward {
   /// A UDP tunnel's flows on every core (its relays share the --udp-max-flows cap).
   std::unique_ptr<std::atomic<std::uint32_t>> udp_flows =
       std::make_unique<std::atomic<std::uint32_t>>(0);
+  /// Set on core 0 when a reload removes it; the forward is freed once every core has let go.
+  bool removing = false;
+  unsigned cores_holding = 0;  ///< core 0, while removing: cores that have not let go yet
   /// "127.0.0.1:15432 and [::1]:15432", for log lines.
   std::string where() const;
 };
+
+/// Opens `spec`'s sockets: a probe without SO_REUSEPORT (a port someone else holds fails
+/// here), then one SO_REUSEPORT socket per address on each of `cores`; `localhost` also listens
+/// on ::1 when it can. Blocking (a bind name may be resolved): not on a reactor. Errors: one
+/// sentence in `*error`.
+Result<std::unique_ptr<OpenForward>> open_forward(const ForwardSpec& spec, unsigned cores,
+                                                  std::string* error);
+
+/// What a reload reads: the tunnels wanted now, or nullopt with `*error` (the file is broken).
+using ForwardReader = std::function<std::optional<std::vector<ForwardSpec>>(std::string* error)>;
 
 struct ClientCore;
 
@@ -113,7 +127,18 @@ class Client {
   /// Launching thread, before Engine::start: opens every forward's listeners.
   /// Errors: one sentence in `*error` (EADDRINUSE, a bind name that does not resolve...).
   Result<void> open_listeners(std::string* error);
-  const std::vector<OpenForward>& forwards() const noexcept { return forwards_; }
+  /// Core 0's list (reloads change it there); from another thread only before Engine::start or
+  /// when no reload can run.
+  const std::vector<std::unique_ptr<OpenForward>>& forwards() const noexcept { return forwards_; }
+
+  /// On core 0 (SIGHUP): reads the wanted tunnels with `read` off the reactor, opens the new
+  /// ones' sockets there too, then adds them on every core and checks them with the server,
+  /// and removes the ones no longer wanted (open TCP streams finish; UDP flows end). Tunnels in
+  /// both lists are untouched. A read error or a tunnel that cannot listen is logged and
+  /// changes nothing else. One reload at a time; ignored before "client ready".
+  void reload_tunnels_on(runtime::Reactor& reactor, ForwardReader read);
+  /// Core 0: one core has let go of a removed forward.
+  void forward_dropped(const OpenForward& forward);
 
   /// On each reactor's thread (Engine::start's on_start, or earlier when core 0's message to
   /// start a session arrives first). Idempotent.
@@ -157,7 +182,14 @@ class Client {
   std::string server_label_;
   unsigned reactors_;
   unsigned session_count_;
-  std::vector<OpenForward> forwards_;
+  runtime::Task<void> reload_tunnels(ClientCore& core0, ForwardReader read);
+  /// Core 0: asks the server about each of `forwards` and logs whether it accepts them.
+  runtime::Task<void> check_tunnels(ClientCore& core0, std::vector<const OpenForward*> forwards);
+  unsigned listening_cores() const noexcept { return std::min(reactors_, session_count_); }
+
+  std::vector<std::unique_ptr<OpenForward>> forwards_;
+  bool ready_ = false;      // core 0: "client ready" was logged
+  bool reloading_ = false;  // core 0
   std::vector<std::unique_ptr<ClientCore>> cores_;
   HostTrust host_trust_;
   std::optional<std::string> trusted_fingerprint_;  // written on core 0 before other sessions start

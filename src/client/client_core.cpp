@@ -97,12 +97,85 @@ Task<void> ClientCore::keeper(Slot& slot) {
 void ClientCore::start_accepting() {
   if (accepting || stopping) return;
   accepting = true;
-  for (Listening& listening : listeners) {
-    listening.acceptor = std::make_unique<runtime::Acceptor>(listening.fd);
+  for (auto& listening : listeners) {
+    listening->acceptor = std::make_unique<runtime::Acceptor>(listening->fd);
     ++tasks;
-    runtime::spawn(accept_loop(listening));
+    runtime::spawn(accept_loop(*listening));
   }
   for (auto& relay : relays) relay->start();
+}
+
+void ClientCore::add_forward(const OpenForward& forward) {
+  if (stopping || reactor.id() >= forward.listeners.size()) return;
+  for (const net::UniqueFd& fd : forward.listeners[reactor.id()]) {
+    if (forward.spec.protocol == TransportProtocol::udp) {
+      relays.push_back(std::make_unique<UdpRelay>(*this, forward, fd.get()));
+      if (accepting) relays.back()->start();
+    } else {
+      listeners.push_back(std::make_unique<Listening>(Listening{&forward, fd.get(), nullptr}));
+      if (accepting) {
+        Listening& listening = *listeners.back();
+        listening.acceptor = std::make_unique<runtime::Acceptor>(listening.fd);
+        ++tasks;
+        runtime::spawn(accept_loop(listening));
+      }
+    }
+  }
+}
+
+void ClientCore::drop_forward(const OpenForward& forward) {
+  unsigned loops = 0;
+  for (auto& listening : listeners) {
+    if (listening->forward != &forward) continue;
+    if (listening->acceptor) {
+      listening->acceptor->stop();  // its loop ends and counts itself off
+      ++loops;
+    }
+  }
+  for (auto& relay : relays) {
+    if (&relay->forward() != &forward) continue;
+    if (relay->running()) ++loops;
+    relay->stop(Reason::shutting_down);
+  }
+  std::erase_if(waiting, [&](const Waiting& w) { return w.forward == &forward; });
+  dropping_[&forward] = loops;
+  if (loops == 0) dropped_one(forward);  // nothing ran here: let go at once
+}
+
+// A loop of a dropped forward has ended; the last one frees what this core held for it.
+void ClientCore::dropped_one(const OpenForward& forward) {
+  auto it = dropping_.find(&forward);
+  if (it == dropping_.end()) return;
+  if (it->second > 0 && --it->second > 0) return;
+  dropping_.erase(it);
+  std::erase_if(listeners, [&](const auto& l) { return l->forward == &forward; });
+  // A relay whose loop just ended is still on the stack: it is freed in relay_ended's next turn.
+  runtime::CoreMessage done;
+  done.handler = [](runtime::Reactor&, runtime::CoreMessage& message) {
+    auto* fwd = static_cast<const OpenForward*>(message.context);
+    auto* owner = reinterpret_cast<Client*>(message.arg);
+    owner->forward_dropped(*fwd);
+  };
+  done.context = const_cast<OpenForward*>(&forward);
+  done.arg = reinterpret_cast<std::uint64_t>(&client);
+  if (reactor.id() == 0) {
+    done.handler(reactor, done);
+  } else {
+    reactor.post(0, std::move(done));
+  }
+}
+
+void ClientCore::relay_ended(UdpRelay& relay) {
+  const OpenForward& forward = relay.forward();
+  if (!dropping_.count(&forward)) return;  // stopping: the core frees its relays at the end
+  ++tasks;
+  runtime::spawn([](ClientCore& core, UdpRelay* ended, const OpenForward* fwd) -> Task<void> {
+    co_await runtime::next_turn();  // the relay's loop is still unwinding
+    std::erase_if(core.relays, [&](const auto& r) { return r.get() == ended; });
+    core.dropped_one(*fwd);
+    --core.tasks;
+    core.maybe_stopped();
+  }(*this, &relay, &forward));
 }
 
 tunnel::Session* ClientCore::pick_session() noexcept {
@@ -128,9 +201,11 @@ Task<void> ClientCore::accept_loop(Listening& listening) {
   }
   listening.acceptor.reset();
   // Stop listening (Linux: shutdown on a listening socket ends it): connects made while the
-  // client drains are refused rather than queued for nobody.
+  // client drains, or to a tunnel a reload removed, are refused rather than queued for nobody.
   ::shutdown(listening.fd, SHUT_RDWR);
+  const OpenForward& forward = *listening.forward;
   --tasks;
+  dropped_one(forward);  // may free `listening`: not touched after this
   maybe_stopped();
 }
 
@@ -231,8 +306,8 @@ void ClientCore::on_peer_goaway(tunnel::Session& session, const protocol::GoAway
 void ClientCore::stop() {
   if (stopping) return;
   stopping = true;
-  for (Listening& listening : listeners) {
-    if (listening.acceptor) listening.acceptor->stop();
+  for (auto& listening : listeners) {
+    if (listening->acceptor) listening->acceptor->stop();
   }
   for (auto& relay : relays) relay->stop(Reason::shutting_down);  // flows have no drain
   for (runtime::Cancellation* cancel : setups) cancel->cancel();

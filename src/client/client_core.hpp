@@ -65,6 +65,16 @@ struct ClientCore final : tunnel::SessionHandler {
   void start_accepting();
   void stop();
 
+  /// A tunnel added by a reload: listen on this core's sockets of `forward` (accepting at
+  /// once if this core already accepts).
+  void add_forward(const OpenForward& forward);
+  /// A tunnel removed by a reload: stop accepting on it and end its UDP flows (TCP streams
+  /// already open go on), close its waiting connections; once its loops here have ended, core 0
+  /// hears it (Client::forward_dropped) and frees the forward.
+  void drop_forward(const OpenForward& forward);
+  /// From a relay's loop as it ends (stopped or dropped).
+  void relay_ended(UdpRelay& relay);
+
   tunnel::Session* pick_session() noexcept;
 
   void on_open_request(tunnel::Session& session, tunnel::Stream& stream,
@@ -77,7 +87,7 @@ struct ClientCore final : tunnel::SessionHandler {
 
   Client& client;
   runtime::Reactor& reactor;
-  std::vector<Listening> listeners;
+  std::vector<std::unique_ptr<Listening>> listeners;  // stable: accept loops hold them
   std::vector<std::unique_ptr<UdpRelay>> relays;  // UDP tunnels (they outlive the sessions)
   std::vector<std::unique_ptr<Slot>> slots;
   std::unordered_map<tunnel::Session*, std::unique_ptr<tunnel::Session>> sessions;
@@ -104,6 +114,9 @@ struct ClientCore final : tunnel::SessionHandler {
   static void wait_expired(runtime::Timer& timer);
   static void drain_deadline_passed(runtime::Timer& timer);
   void detach(tunnel::Session& session, std::string why);
+  /// One of `forward`'s loops here has ended; the last one reports the drop to core 0.
+  void dropped_one(const OpenForward& forward);
+  std::unordered_map<const OpenForward*, unsigned> dropping_;  // loops still to end
 };
 
 /// One sentence for a failed session set-up: what went wrong and what to do about it.

@@ -19,6 +19,30 @@ bool valid_fingerprint(const std::string& text) {
   return true;
 }
 
+bool parse_forwards(const std::vector<std::string>& texts, const std::string& bind,
+                    std::vector<ForwardSpec>& out, std::string* failure) {
+  for (const std::string& text : texts) {
+    std::string error;
+    auto spec = parse_forward_spec(text, bind, &error);
+    if (!spec) {
+      *failure = error;
+      return false;
+    }
+    for (const ForwardSpec& earlier : out) {
+      // A TCP and a UDP tunnel may share a port number (as DNS does on 53).
+      if (spec->local_port != 0 && earlier.local_port == spec->local_port &&
+          earlier.bind_host == spec->bind_host && earlier.protocol == spec->protocol) {
+        *failure = "-L " + earlier.name() + " and -L " + spec->name() + " both listen on " +
+                   spec->bind_host + " " + to_string(spec->protocol) + " port " +
+                   std::to_string(spec->local_port);
+        return false;
+      }
+    }
+    out.push_back(*spec);
+  }
+  return true;
+}
+
 bool prepare_client(const ClientSetup& setup, PreparedClient& out, std::string* failure) {
   ClientOptions& options = out.options;
   options.server_host = setup.server_host;
@@ -31,25 +55,7 @@ bool prepare_client(const ClientSetup& setup, PreparedClient& out, std::string* 
     return false;
   }
   options.server_port = setup.server_port;
-  for (const std::string& text : setup.forwards) {
-    std::string error;
-    auto spec = parse_forward_spec(text, setup.bind, &error);
-    if (!spec) {
-      *failure = error;
-      return false;
-    }
-    for (const ForwardSpec& earlier : options.forwards) {
-      // A TCP and a UDP tunnel may share a port number (as DNS does on 53).
-      if (spec->local_port != 0 && earlier.local_port == spec->local_port &&
-          earlier.bind_host == spec->bind_host && earlier.protocol == spec->protocol) {
-        *failure = "-L " + earlier.name() + " and -L " + spec->name() + " both listen on " +
-                   spec->bind_host + " " + to_string(spec->protocol) + " port " +
-                   std::to_string(spec->local_port);
-        return false;
-      }
-    }
-    options.forwards.push_back(*spec);
-  }
+  if (!parse_forwards(setup.forwards, setup.bind, options.forwards, failure)) return false;
   if (options.forwards.empty()) {
     *failure = "nothing to forward: give at least one -L LOCAL_PORT:REMOTE_PORT";
     return false;

@@ -49,6 +49,11 @@ struct PreparedClient {
 /// one sentence in `*failure` when it cannot. Blocking file I/O: before the engine starts.
 bool prepare_client(const ClientSetup& setup, PreparedClient& out, std::string* failure);
 
+/// Parses `-L` texts with `bind` as the default BIND; two tunnels of one protocol on the same
+/// local address and port are refused. False with one sentence in `*failure`.
+bool parse_forwards(const std::vector<std::string>& texts, const std::string& bind,
+                    std::vector<ForwardSpec>& out, std::string* failure);
+
 /// "SHA256:" and 43 base64 characters.
 bool valid_fingerprint(const std::string& text);
 

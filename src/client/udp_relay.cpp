@@ -130,6 +130,8 @@ runtime::Task<void> UdpRelay::run() {
       on_datagram(from, reply, into.first(static_cast<std::size_t>(got)));
     }
   }
+  loop_ended_ = true;
+  core_.relay_ended(*this);
   --core_.tasks;
   core_.maybe_stopped();
 }

@@ -55,6 +55,8 @@ class UdpRelay {
   /// Stops reading and resets every flow (reason).
   void stop(protocol::Reason reason);
   std::size_t flow_count() const noexcept { return flows_.size(); }
+  const OpenForward& forward() const noexcept { return forward_; }
+  bool running() const noexcept { return running_ && !loop_ended_; }
   const UdpRelayStats& stats() const noexcept { return stats_; }
 
  private:
@@ -102,6 +104,7 @@ class UdpRelay {
   UdpRelayStats stats_;
   bool running_ = false;
   bool stopping_ = false;
+  bool loop_ended_ = false;
 };
 
 }  // namespace ringtunnel::client

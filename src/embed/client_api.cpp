@@ -230,9 +230,10 @@ void Client::stop() {
 std::vector<ForwardSpec> Client::forwards() const {
   std::vector<ForwardSpec> out;
   if (!impl_ || !impl_->role) return out;
-  for (const client::OpenForward& forward : impl_->role->forwards()) {
-    ForwardSpec spec = forward.spec;
-    if (!forward.bound.empty()) spec.local_port = forward.bound.front().port();
+  // No reload runs in an embedded client, so the list is the one start() made.
+  for (const auto& forward : impl_->role->forwards()) {
+    ForwardSpec spec = forward->spec;
+    if (!forward->bound.empty()) spec.local_port = forward->bound.front().port();
     out.push_back(std::move(spec));
   }
   return out;
