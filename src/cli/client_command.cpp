@@ -83,7 +83,7 @@ bool build_setup(const ClientFlags& flags, client::ClientSetup& setup) {
 }  // namespace
 
 int run_client(const ClientFlags& flags, const std::vector<std::string>& config_warnings,
-               const std::string& origin) {
+               const std::string& origin, client::ForwardReader reload) {
   if (!start_logging(flags.common, "client")) return kExitUsage;
   for (const std::string& warning : config_warnings) observe::log_warn("{}", warning);
   if (!origin.empty()) observe::log_info("{}", origin);
@@ -103,11 +103,14 @@ int run_client(const ClientFlags& flags, const std::vector<std::string>& config_
     observe::log_error("{}", error);
     return kExitFailure;
   }
-  engine.set_signal_handler([&client](runtime::Reactor& reactor, int signal_number) {
+  engine.set_signal_handler([&client, &reload](runtime::Reactor& reactor, int signal_number) {
     if (signal_number == SIGHUP) {
       reopen_log_file_on(reactor);
-      if (reactor.id() == 0) {
-        observe::log_info("SIGHUP: log file reopened; this version does not re-read tunnels");
+      if (reload) {
+        client.reload_tunnels_on(reactor, reload);
+      } else if (reactor.id() == 0) {
+        observe::log_info("SIGHUP: the tunnels are this client's -L flags: nothing to re-read "
+                          "(connect PROFILE re-reads its profile's tunnels)");
       }
     }
     if (first_stop_signal(reactor, signal_number)) client.stop_on(reactor);

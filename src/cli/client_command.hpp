@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "cli/common.hpp"
+#include "client/client.hpp"
 
 namespace ringtunnel::cli {
 
@@ -37,8 +38,9 @@ void add_client_flags(CLI::App& command, ClientFlags& flags, TunnelsRequired req
 
 /// Runs the client until it stops; the process exit status. `config_warnings` (and `origin`,
 /// where the settings came from, unless empty) are logged once logging is set up.
+/// `reload`, when given (connect PROFILE with the profile's tunnels), is what SIGHUP re-reads.
 int run_client(const ClientFlags& flags, const std::vector<std::string>& config_warnings,
-               const std::string& origin);
+               const std::string& origin, client::ForwardReader reload = {});
 
 /// Adds `client` to `app`; when it runs, `exit_code` gets the process exit status.
 void add_client_command(CLI::App& app, int& exit_code);

@@ -4,6 +4,7 @@
 
 #include "cli/client_command.hpp"
 #include "cli/config_layer.hpp"
+#include "client/client_setup.hpp"
 #include "config/config_file.hpp"
 #include "observe/log.hpp"
 
@@ -39,6 +40,43 @@ bool apply_profile(CLI::App& cmd, const std::string& name, const config::ConfigF
   return apply_settings(cmd, file.defaults, file.path, error);
 }
 
+// What SIGHUP re-reads: the profile's tunnels, with the BIND precedence the start had (a
+// --bind flag or RINGTUNNEL_BIND still wins over the file).
+client::ForwardReader tunnel_reader(const std::string& path, const std::string& name,
+                                    std::optional<std::string> bind_flag) {
+  return [path, name, bind_flag](std::string* error) -> std::optional<std::vector<ForwardSpec>> {
+    auto file = config::load_config_file(path, error);
+    if (!file) return std::nullopt;
+    const config::Profile* profile = file->find_profile(name);
+    if (profile == nullptr) {
+      *error = path + ": no profile '" + name + "' any more";
+      return std::nullopt;
+    }
+    std::string bind = "localhost";
+    if (bind_flag) {
+      bind = *bind_flag;
+    } else if (const config::Setting* own = profile->find("bind")) {
+      bind = own->values.front().text;
+    } else if (const config::Setting* shared = config::ConfigFile::find(file->defaults, "bind")) {
+      bind = shared->values.front().text;
+    }
+    const config::Setting* tunnels = profile->find("tunnels");
+    if (tunnels == nullptr || tunnels->values.empty()) {
+      *error = path + ":" + std::to_string(profile->line) + ": profiles." + name + " has no tunnels";
+      return std::nullopt;
+    }
+    std::vector<std::string> texts;
+    for (const config::LineValue& value : tunnels->values) texts.push_back(value.text);
+    std::vector<ForwardSpec> specs;
+    std::string failure;
+    if (!client::parse_forwards(texts, bind, specs, &failure)) {
+      *error = path + ":" + std::to_string(tunnels->line) + ": profiles." + name + ".tunnels: " + failure;
+      return std::nullopt;
+    }
+    return specs;
+  };
+}
+
 }  // namespace
 
 void add_connect_command(CLI::App& app, int& exit_code) {
@@ -53,6 +91,10 @@ void add_connect_command(CLI::App& app, int& exit_code) {
   add_client_flags(*cmd, *flags, TunnelsRequired::no);
   cmd->callback([cmd, flags, name, &exit_code] {
     const std::string path = config_path(flags->common.data_dir);
+    // Before the profile fills them in: whether the command line named the tunnels and BIND.
+    const bool tunnels_from_flags = option_set(*cmd, "--local");
+    const std::optional<std::string> bind_flag =
+        option_set(*cmd, "--bind") ? std::optional<std::string>(flags->bind) : std::nullopt;
     std::string error;
     auto file = config::load_config_file(path, &error);
     if (!file || !apply_profile(*cmd, *name, *file, &error)) {
@@ -68,7 +110,9 @@ void add_connect_command(CLI::App& app, int& exit_code) {
       exit_code = kExitUsage;
       return;
     }
-    exit_code = run_client(*flags, file->warnings, "profile '" + *name + "' of " + path);
+    exit_code = run_client(*flags, file->warnings, "profile '" + *name + "' of " + path,
+                           tunnels_from_flags ? client::ForwardReader()
+                                              : tunnel_reader(path, *name, bind_flag));
   });
 }
 

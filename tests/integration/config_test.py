@@ -441,6 +441,100 @@ def case_log_json(t):
     check(os.path.getsize(log + ".1") >= moved_size, "the moved file shrank")
 
 
+def case_reload_tunnels(t):
+    """SIGHUP on connect PROFILE: tunnels added and removed live, across cores; open streams on a
+    removed tunnel finish; a broken file changes nothing; a removed port can come back"""
+    import signal as signals
+    from udp_test import UdpEcho, roundtrip, udp_socket
+    echo = t.echo()
+    udp_echo = UdpEcho()
+    try:
+        server = t.server("server", data_dir(t, "server"))
+        a, b, c = free_port(), free_port(), free_port()
+        tunnel_a = f"127.0.0.1:{a}:127.0.0.1:{echo.port}"
+        tunnel_b = f"127.0.0.1:{b}:127.0.0.1:{echo.port}"
+        tunnel_c = f"127.0.0.1:{c}:127.0.0.1:{udp_echo.port}:udp"
+        directory = data_dir(t, "client")
+        path = os.path.join(directory, "config.yaml")
+
+        def write(tunnels):
+            with open(path + ".new", "w") as f:
+                f.write(f"""profiles:
+  dev:
+    server: 127.0.0.1
+    port: {server.port}
+    accept_new_host: true
+    token: {server.token}
+    sessions: 2
+    tunnels: [{", ".join('"' + x + '"' for x in tunnels)}]
+""")
+            os.rename(path + ".new", path)
+
+        def reload(expect):
+            mark = len(client.text())
+            client.popen.send_signal(signals.SIGHUP)
+            deadline = time.monotonic() + 20
+            while expect not in client.text()[mark:]:
+                check(time.monotonic() < deadline,
+                      f"expected '{expect}' after SIGHUP: {client.text()[mark:][-1500:]}")
+                time.sleep(0.05)
+
+        def refused(port):
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=2).close()
+                except ConnectionRefusedError:
+                    return True
+                time.sleep(0.05)
+            return False
+
+        write([tunnel_a])
+        client = connect(t, "client", directory, "dev")
+        client.wait_for(r"client ready: 1 tunnel\(s\) over 2 session\(s\)", "'client ready'")
+        held = socket.create_connection(("127.0.0.1", a), timeout=10)
+        held.settimeout(10)
+        held.sendall(b"before")
+        check(read_exactly(held, 6, 10) == b"before", "no echo on tunnel A before the reload")
+
+        write([tunnel_b, tunnel_c])
+        reload("reload: 2 tunnel(s) added, 1 removed, 0 unchanged")
+        client.wait_for(rf"tunnel {re.escape(tunnel_b)}: listening on 127\.0\.0\.1:{b}; the server "
+                        "accepts", "tunnel B accepted")
+        client.wait_for(rf"tunnel {re.escape(tunnel_c)}: listening on 127\.0\.0\.1:{c}; the server "
+                        "accepts", "tunnel C accepted")
+        check(f"tunnel {tunnel_a}: removed by the reload" in client.text(), "A's removal not logged")
+        t.verify("verify-b", b, 8)  # new connections land on both cores' listeners
+        with udp_socket() as s:
+            check(roundtrip(s, ("127.0.0.1", c), b"datagram") == b"datagram",
+                  "no UDP echo through the added tunnel C")
+        check(refused(a), "the removed tunnel A still accepts connections")
+        held.sendall(b"after")
+        check(read_exactly(held, 5, 10) == b"after",
+              "the stream open on tunnel A did not go on after A was removed")
+        held.close()
+
+        with open(path, "w") as f:
+            f.write("profiles:\n  dev: [\n")
+        reload("the tunnels stay as they were")
+        check("not valid YAML" in client.text(), "the broken file's error was not named")
+        t.verify("verify-b-again", b, 2)
+
+        write([tunnel_a, tunnel_b])
+        reload("reload: 1 tunnel(s) added, 1 removed, 1 unchanged")
+        client.wait_for(rf"tunnel {re.escape(tunnel_a)}: listening on 127\.0\.0\.1:{a}; the server "
+                        "accepts", "tunnel A back")
+        t.verify("verify-a", a, 4)
+        t.verify("verify-b-last", b, 2)
+        with udp_socket(timeout=1) as s:
+            deadline = time.monotonic() + 10
+            while roundtrip(s, ("127.0.0.1", c), b"gone?", timeout=0.3) is not None:
+                check(time.monotonic() < deadline, "the removed UDP tunnel C still answers")
+        client.stop_ok()
+    finally:
+        udp_echo.close()
+
+
 def case_help(t):
     """--help on every command explains its flags and shows their defaults"""
     for command, expected in (("client", ["--port", "=9000", "--token-file", "RINGTUNNEL_TOKEN"]),
@@ -462,6 +556,7 @@ CASES = {
     "token_input": case_token_input,
     "status": case_status,
     "log_json": case_log_json,
+    "reload_tunnels": case_reload_tunnels,
     "help": case_help,
 }
 
