@@ -4,11 +4,10 @@
 // e.g. `embedded_client 127.0.0.1 9000 15432:5432 /tmp/client-data <token>`. It trusts the
 // server on first use (pins it in DATA_DIR/known_hosts), prints where each forward listens and
 // the events it sees, and runs until SIGINT or SIGTERM.
-#include <ringtunnel/client.hpp>
-
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <ringtunnel/client.hpp>
 #include <string>
 
 int main(int argc, char** argv) {

@@ -2,11 +2,10 @@
 // An embedded ringtunnel server: `embedded_server DATA_DIR [PORT]`. It listens on 127.0.0.1,
 // prints its identity and enrolment token, and runs until SIGINT or SIGTERM (this program's
 // signals are its own: the library handles none).
-#include <ringtunnel/server.hpp>
-
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <ringtunnel/server.hpp>
 #include <string>
 
 int main(int argc, char** argv) {

@@ -55,11 +55,11 @@ class Client {
     Builder& key_file(std::string path);          ///< default <data dir>/key (made if missing)
     Builder& known_hosts_file(std::string path);  ///< default <data dir>/known_hosts
     Builder& server_fingerprint(std::string fingerprint);  ///< "SHA256:...": trust only this
-    Builder& accept_new_host(bool yes = true);  ///< pin a server seen for the first time
-    Builder& transport(std::string name);       ///< "native" (the only one in this version)
-    Builder& threads(unsigned count);           ///< reactors; 0 = one per CPU
-    Builder& sessions(unsigned count);          ///< 0 = one per reactor
-    Builder& io_backend(std::string name);      ///< "auto", "io_uring" or "epoll"
+    Builder& accept_new_host(bool yes = true);             ///< pin a server seen for the first time
+    Builder& transport(std::string name);   ///< "native" (the only one in this version)
+    Builder& threads(unsigned count);       ///< reactors; 0 = one per CPU
+    Builder& sessions(unsigned count);      ///< 0 = one per reactor
+    Builder& io_backend(std::string name);  ///< "auto", "io_uring" or "epoll"
     Builder& connect_wait(std::chrono::milliseconds wait);
     Builder& heartbeat(std::chrono::milliseconds interval, std::chrono::milliseconds timeout);
     Builder& drain_timeout(std::chrono::milliseconds timeout);

@@ -44,13 +44,13 @@ class Server {
     Builder& token(std::string token);      ///< default: the server_token file in the data dir
     Builder& token_file(std::string path);  ///< its first line is the token
     Builder& trust_first_client(bool yes = true);
-    Builder& max_clients(unsigned count);           ///< default 10
-    Builder& allowed_ports(std::string ports);      ///< "5432,8000-8100"; default every port
-    Builder& allowed_hosts(std::string hosts);      ///< "db.internal,10.0.0.0/8"; default localhost
+    Builder& max_clients(unsigned count);       ///< default 10
+    Builder& allowed_ports(std::string ports);  ///< "5432,8000-8100"; default every port
+    Builder& allowed_hosts(std::string hosts);  ///< "db.internal,10.0.0.0/8"; default localhost
     Builder& max_streams(std::uint32_t per_session);  ///< default 8192
-    Builder& transport(std::string name);  ///< "native" (the only one in this version)
-    Builder& threads(unsigned count);      ///< reactors; 0 = one per CPU
-    Builder& io_backend(std::string name);  ///< "auto", "io_uring" or "epoll"
+    Builder& transport(std::string name);             ///< "native" (the only one in this version)
+    Builder& threads(unsigned count);                 ///< reactors; 0 = one per CPU
+    Builder& io_backend(std::string name);            ///< "auto", "io_uring" or "epoll"
     Builder& heartbeat(std::chrono::milliseconds interval, std::chrono::milliseconds timeout);
     Builder& drain_timeout(std::chrono::milliseconds timeout);
     Builder& on_event(EventHandler handler);

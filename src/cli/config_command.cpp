@@ -84,8 +84,11 @@ int run_init(const InitFlags& flags) {
 
 // A value as YAML: plain when that cannot be misread, else double-quoted.
 std::string yaml_scalar(const std::string& text) {
-  const bool plain = !text.empty() && text.find_first_not_of(
-      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./@%+-,") == std::string::npos;
+  const bool plain =
+      !text.empty() &&
+      text.find_first_not_of(
+          "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./@%+-,") ==
+          std::string::npos;
   if (plain) return text;
   std::string out = "\"";
   for (unsigned char c : text) {
@@ -162,16 +165,17 @@ bool print_effective(CLI::App& command, config::Section section, const config::C
       }
     }
     if (values.empty()) {
-      const std::string fallback = spec.reloadable ? policy_default(spec.key)
+      const std::string fallback = spec.reloadable                        ? policy_default(spec.key)
                                    : spec.shape == config::Shape::boolean ? "false"
                                    : spec.shape == config::Shape::level   ? "0"
-                                                                          : option->get_default_str();
+                                                                        : option->get_default_str();
       if (!fallback.empty()) values.push_back(fallback);
     }
     if (spec.key == "token" && !values.empty()) values = {"<redacted>"};
     if (spec.shape == config::Shape::tunnels) {
       print_line(indent, std::string(spec.key), values.empty() ? "[]" : "", source);
-      for (const std::string& value : values) std::printf("%s  - %s\n", indent.c_str(), yaml_scalar(value).c_str());
+      for (const std::string& value : values)
+        std::printf("%s  - %s\n", indent.c_str(), yaml_scalar(value).c_str());
       continue;
     }
     std::string joined;
@@ -204,11 +208,14 @@ int run_show(const ShowFlags& flags) {
     std::fprintf(stderr, "ringtunnel config show: %s\n", error.c_str());
     return kExitUsage;
   }
-  for (const std::string& warning : file->warnings) std::fprintf(stderr, "warning: %s\n", warning.c_str());
+  for (const std::string& warning : file->warnings)
+    std::fprintf(stderr, "warning: %s\n", warning.c_str());
   std::printf("# in force: flag > environment > %s > default\n", path.c_str());
   if (!file->exists) std::printf("# (no config file: `ringtunnel config init` writes one)\n");
   ClientFlags client_flags;
-  const auto add_client = [](CLI::App& app, ClientFlags& f) { add_client_flags(app, f, TunnelsRequired::no); };
+  const auto add_client = [](CLI::App& app, ClientFlags& f) {
+    add_client_flags(app, f, TunnelsRequired::no);
+  };
   if (!flags.profile.empty()) {
     const config::Profile* profile = file->find_profile(flags.profile);
     if (profile == nullptr) {
@@ -238,27 +245,34 @@ int run_show(const ShowFlags& flags) {
     }
   }
   auto client = scratch_command(client_flags, add_client, &error);
-  std::printf("defaults:                                 # `ringtunnel client` and every profile\n");
-  if (!client || !print_effective(*client, config::kDefaults, *file, {&file->defaults}, "  ", &error)) {
+  std::printf(
+      "defaults:                                 # `ringtunnel client` and every profile\n");
+  if (!client ||
+      !print_effective(*client, config::kDefaults, *file, {&file->defaults}, "  ", &error)) {
     std::fprintf(stderr, "ringtunnel config show: %s\n", error.c_str());
     return kExitUsage;
   }
   std::printf("profiles:%s\n", file->profiles.empty() ? " {}" : "");
   for (const config::Profile& profile : file->profiles) {
-    print_line("  ", profile.name, "", file_source(*file, profile.line) + "; config show --profile " + profile.name + " for all of it");
+    print_line("  ", profile.name, "",
+               file_source(*file, profile.line) + "; config show --profile " + profile.name +
+                   " for all of it");
     for (const config::Setting& setting : profile.settings) {
       std::string value;
       if (setting.spec->shape != config::Shape::tunnels) {
-        value = setting.spec->key == "token" ? "<redacted>" : yaml_scalar(setting.values.front().text);
+        value =
+            setting.spec->key == "token" ? "<redacted>" : yaml_scalar(setting.values.front().text);
       }
       print_line("    ", std::string(setting.spec->key), value, file_source(*file, setting.line));
       if (setting.spec->shape == config::Shape::tunnels) {
-        for (const config::LineValue& tunnel : setting.values) std::printf("      - %s\n", yaml_scalar(tunnel.text).c_str());
+        for (const config::LineValue& tunnel : setting.values)
+          std::printf("      - %s\n", yaml_scalar(tunnel.text).c_str());
       }
     }
   }
   ServerFlags server_flags;
-  auto server = scratch_command(server_flags, [](CLI::App& app, ServerFlags& f) { add_server_flags(app, f); }, &error);
+  auto server = scratch_command(
+      server_flags, [](CLI::App& app, ServerFlags& f) { add_server_flags(app, f); }, &error);
   std::printf("server:                                   # `ringtunnel server`\n");
   if (!server || !print_effective(*server, config::kServer, *file, {&file->server}, "  ", &error)) {
     std::fprintf(stderr, "ringtunnel config show: %s\n", error.c_str());

@@ -62,7 +62,8 @@ client::ForwardReader tunnel_reader(const std::string& path, const std::string& 
     }
     const config::Setting* tunnels = profile->find("tunnels");
     if (tunnels == nullptr || tunnels->values.empty()) {
-      *error = path + ":" + std::to_string(profile->line) + ": profiles." + name + " has no tunnels";
+      *error =
+          path + ":" + std::to_string(profile->line) + ": profiles." + name + " has no tunnels";
       return std::nullopt;
     }
     std::vector<std::string> texts;
@@ -70,7 +71,8 @@ client::ForwardReader tunnel_reader(const std::string& path, const std::string& 
     std::vector<ForwardSpec> specs;
     std::string failure;
     if (!client::parse_forwards(texts, bind, specs, &failure)) {
-      *error = path + ":" + std::to_string(tunnels->line) + ": profiles." + name + ".tunnels: " + failure;
+      *error = path + ":" + std::to_string(tunnels->line) + ": profiles." + name +
+               ".tunnels: " + failure;
       return std::nullopt;
     }
     return specs;
@@ -104,15 +106,16 @@ void add_connect_command(CLI::App& app, int& exit_code) {
     }
     if (flags->forwards.empty()) {
       const config::Profile* profile = file->find_profile(*name);
-      observe::log_error("{}:{}: profiles.{} has no tunnels: add tunnels: [\"15432:5432\"] or "
-                         "give -L",
-                         path, profile->line, *name);
+      observe::log_error(
+          "{}:{}: profiles.{} has no tunnels: add tunnels: [\"15432:5432\"] or "
+          "give -L",
+          path, profile->line, *name);
       exit_code = kExitUsage;
       return;
     }
-    exit_code = run_client(*flags, file->warnings, "profile '" + *name + "' of " + path,
-                           tunnels_from_flags ? client::ForwardReader()
-                                              : tunnel_reader(path, *name, bind_flag));
+    exit_code = run_client(
+        *flags, file->warnings, "profile '" + *name + "' of " + path,
+        tunnels_from_flags ? client::ForwardReader() : tunnel_reader(path, *name, bind_flag));
   });
 }
 

@@ -49,7 +49,8 @@ std::string bytes_text(std::uint64_t bytes) {
   } else if (bytes < 10ull * 1024 * 1024 * 1024) {
     std::snprintf(text, sizeof text, "%.1f MiB", static_cast<double>(bytes) / (1024 * 1024));
   } else {
-    std::snprintf(text, sizeof text, "%.1f GiB", static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
+    std::snprintf(text, sizeof text, "%.1f GiB",
+                  static_cast<double>(bytes) / (1024.0 * 1024 * 1024));
   }
   return text;
 }
@@ -86,7 +87,8 @@ void print_authorized(const std::string& path) {
   }
   std::printf("clients      %zu enrolled (%s)\n", keys->size(), path.c_str());
   for (const crypto::AuthorizedKey& entry : keys->keys()) {
-    std::printf("  %s %s\n", crypto::fingerprint(entry.key).c_str(), printable(entry.comment).c_str());
+    std::printf("  %s %s\n", crypto::fingerprint(entry.key).c_str(),
+                printable(entry.comment).c_str());
   }
 }
 
@@ -160,14 +162,16 @@ void print_running(const std::vector<observe::LiveStatus>& running) {
     return;
   }
   for (const observe::LiveStatus& s : running) {
-    std::printf("%-12s pid %ld, %s, up %.0f s, %s %s; %zu session(s) now, %llu in all, %llu "
-                "stream(s), %s in, %s out%s\n",
-                printable(s.role).c_str(), s.pid, printable(s.state).c_str(), s.uptime_seconds,
-                s.role == "server" ? "listening on" : "server", printable(s.address).c_str(),
-                s.sessions.size(), static_cast<unsigned long long>(s.sessions_total),
-                static_cast<unsigned long long>(s.streams_total), bytes_text(s.bytes_in).c_str(),
-                bytes_text(s.bytes_out).c_str(), s.complete ? "" : " (a reactor did not answer)");
-    for (const std::string& tunnel : s.tunnels) std::printf("  tunnel %s\n", printable(tunnel).c_str());
+    std::printf(
+        "%-12s pid %ld, %s, up %.0f s, %s %s; %zu session(s) now, %llu in all, %llu "
+        "stream(s), %s in, %s out%s\n",
+        printable(s.role).c_str(), s.pid, printable(s.state).c_str(), s.uptime_seconds,
+        s.role == "server" ? "listening on" : "server", printable(s.address).c_str(),
+        s.sessions.size(), static_cast<unsigned long long>(s.sessions_total),
+        static_cast<unsigned long long>(s.streams_total), bytes_text(s.bytes_in).c_str(),
+        bytes_text(s.bytes_out).c_str(), s.complete ? "" : " (a reactor did not answer)");
+    for (const std::string& tunnel : s.tunnels)
+      std::printf("  tunnel %s\n", printable(tunnel).c_str());
     for (const observe::LiveSession& session : s.sessions) {
       char rtt[32] = "rtt not measured yet";
       if (session.rtt_ms) std::snprintf(rtt, sizeof rtt, "rtt %.2f ms", *session.rtt_ms);

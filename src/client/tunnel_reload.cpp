@@ -95,14 +95,16 @@ Task<void> Client::reload_tunnels(ClientCore& core0, ForwardReader read) {
       }
       std::vector<OpenForward*> removed;
       for (const auto& forward : forwards_) {
-        if (!forward->removing && !contains(*loaded.wanted, forward->spec)) removed.push_back(forward.get());
+        if (!forward->removing && !contains(*loaded.wanted, forward->spec))
+          removed.push_back(forward.get());
       }
       for (OpenForward* forward : removed) {
         forward->removing = true;
         forward->cores_holding = reactors_;
-        observe::log_info("tunnel {}: removed by the reload; no new connections (open streams "
-                          "finish, UDP flows end)",
-                          forward->spec.name());
+        observe::log_info(
+            "tunnel {}: removed by the reload; no new connections (open streams "
+            "finish, UDP flows end)",
+            forward->spec.name());
         for (unsigned id = 0; id < reactors_; ++id) {
           runtime::CoreMessage drop;
           drop.handler = &deliver_drop;

@@ -20,10 +20,11 @@ namespace {
 constexpr std::size_t kMaxFileBytes = 1 << 20;
 constexpr std::size_t kMaxProfileName = 64;
 constexpr std::array<std::string_view, 3> kSections = {"defaults", "profiles", "server"};
-constexpr std::array<std::string_view, 5> kTunnelKeys = {"local", "remote", "mode", "host",
-                                                         "bind"};
+constexpr std::array<std::string_view, 5> kTunnelKeys = {"local", "remote", "mode", "host", "bind"};
 
-int line_of(const YAML::Node& node) { return node.Mark().line + 1; }
+int line_of(const YAML::Node& node) {
+  return node.Mark().line + 1;
+}
 
 // Everything one load needs to say where it is.
 class Reader {
@@ -87,11 +88,13 @@ bool Reader::read_value(const YAML::Node& value, const KeySpec& spec, Setting& s
   const int line = line_of(value);
   switch (spec.shape) {
     case Shape::scalar:
-      if (!value.IsScalar()) return fail(line, setting.where, "expected one value, got " + shape_of(value));
+      if (!value.IsScalar())
+        return fail(line, setting.where, "expected one value, got " + shape_of(value));
       setting.values.push_back({value.Scalar(), line});
       return true;
     case Shape::path: {
-      if (!value.IsScalar()) return fail(line, setting.where, "expected a file name, got " + shape_of(value));
+      if (!value.IsScalar())
+        return fail(line, setting.where, "expected a file name, got " + shape_of(value));
       std::string text = value.Scalar();
       const char* home = std::getenv("HOME");
       if (text.starts_with("~/") && home != nullptr && *home != '\0') text = home + text.substr(1);
@@ -168,17 +171,24 @@ bool Reader::read_tunnels(const YAML::Node& value, Setting& setting) {
                       "expected one value, got " + shape_of(entry.second));
         }
         const std::string& field = entry.second.Scalar();
-        if (*key == "local") local = field;
-        else if (*key == "remote") remote = field;
-        else if (*key == "mode") mode = lower(field);
-        else if (*key == "host") host = field;
-        else if (*key == "bind") bind = field;
-        else warn(line_of(entry.first), where + "." + *key + ": unknown tunnel key" +
-                                            suggest_word(*key, kTunnelKeys) + " (ignored)");
+        if (*key == "local")
+          local = field;
+        else if (*key == "remote")
+          remote = field;
+        else if (*key == "mode")
+          mode = lower(field);
+        else if (*key == "host")
+          host = field;
+        else if (*key == "bind")
+          bind = field;
+        else
+          warn(line_of(entry.first), where + "." + *key + ": unknown tunnel key" +
+                                         suggest_word(*key, kTunnelKeys) + " (ignored)");
       }
       if (local.empty() || remote.empty()) {
-        return fail(line, where, std::string("missing '") + (local.empty() ? "local" : "remote") +
-                                     "': a tunnel map needs local and remote ports");
+        return fail(line, where,
+                    std::string("missing '") + (local.empty() ? "local" : "remote") +
+                        "': a tunnel map needs local and remote ports");
       }
       if (mode != "tcp" && mode != "udp") {
         return fail(line, where + ".mode", "expected tcp or udp, got '" + mode + "'");
@@ -198,7 +208,8 @@ bool Reader::read_tunnels(const YAML::Node& value, Setting& setting) {
 bool Reader::read_section(const YAML::Node& node, Section section, const std::string& prefix,
                           std::vector<Setting>& into) {
   if (node.IsNull()) return true;
-  if (!node.IsMap()) return fail(line_of(node), prefix, "expected a map of keys, got " + shape_of(node));
+  if (!node.IsMap())
+    return fail(line_of(node), prefix, "expected a map of keys, got " + shape_of(node));
   for (const auto& entry : node) {
     const auto key = key_text(entry.first);
     if (!key) return fail(line_of(entry.first), prefix, "a key must be a single word");
@@ -210,7 +221,8 @@ bool Reader::read_section(const YAML::Node& node, Section section, const std::st
       continue;
     }
     if (!spec->not_yet.empty()) {
-      warn(line, where + ": not used by this version: " + std::string(spec->not_yet) + " (ignored)");
+      warn(line,
+           where + ": not used by this version: " + std::string(spec->not_yet) + " (ignored)");
       continue;
     }
     if (entry.second.IsNull()) continue;  // `key: ~` is the same as leaving it out
@@ -244,7 +256,8 @@ bool Reader::read_profiles(const YAML::Node& node) {
                   "a profile name is 1 to 64 letters, digits, '-', '_' or '.', got " +
                       shape_of(entry.first));
     }
-    if (out_.find_profile(*name) != nullptr) return fail(line, "profiles." + *name, "defined twice");
+    if (out_.find_profile(*name) != nullptr)
+      return fail(line, "profiles." + *name, "defined twice");
     Profile profile{*name, line, {}};
     if (!read_section(entry.second, kProfile, "profiles." + *name, profile.settings)) return false;
     out_.profiles.push_back(std::move(profile));
@@ -255,7 +268,8 @@ bool Reader::read_profiles(const YAML::Node& node) {
 bool Reader::read_root(const YAML::Node& root) {
   if (root.IsNull()) return true;  // an empty file
   if (!root.IsMap()) {
-    return fail(line_of(root), "config", "expected a map of sections (defaults:, profiles:, server:)");
+    return fail(line_of(root), "config",
+                "expected a map of sections (defaults:, profiles:, server:)");
   }
   for (const auto& entry : root) {
     const auto key = key_text(entry.first);
@@ -276,7 +290,9 @@ bool Reader::read_root(const YAML::Node& root) {
 
 }  // namespace
 
-const Setting* Profile::find(std::string_view key) const { return ConfigFile::find(settings, key); }
+const Setting* Profile::find(std::string_view key) const {
+  return ConfigFile::find(settings, key);
+}
 
 const Setting* ConfigFile::find(const std::vector<Setting>& section, std::string_view key) {
   for (const Setting& setting : section) {

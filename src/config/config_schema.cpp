@@ -73,7 +73,9 @@ std::size_t distance(std::string_view a, std::string_view b) {
 
 }  // namespace
 
-std::span<const KeySpec> schema() { return kSchema; }
+std::span<const KeySpec> schema() {
+  return kSchema;
+}
 
 const KeySpec* find_key(Section section, std::string_view key) {
   for (const KeySpec& spec : kSchema) {
@@ -105,9 +107,12 @@ std::string suggest_key(Section section, std::string_view key) {
 
 std::string_view section_name(Section section) {
   switch (section) {
-    case kDefaults: return "defaults";
-    case kProfile: return "profiles";
-    case kServer: return "server";
+    case kDefaults:
+      return "defaults";
+    case kProfile:
+      return "profiles";
+    case kServer:
+      return "server";
   }
   return "?";
 }

@@ -29,7 +29,7 @@ enum class Shape {
 
 struct KeySpec {
   std::string_view key;
-  unsigned sections;     ///< Section bits
+  unsigned sections;  ///< Section bits
   Shape shape;
   std::string_view flag;  ///< the option it sets ("--bind"); the flag's checks apply to it
   /// Read by the server again on SIGHUP (its policy), so kept apart from the start-up flags.

@@ -50,8 +50,9 @@ bool prompt_token(std::string& token, std::string* error) {
   net::UniqueFd tty(::open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY));
   termios saved{};
   if (tty.get() < 0 || ::tcgetattr(tty.get(), &saved) != 0) {
-    *error = "--token -: no terminal to ask on; give the token in RINGTUNNEL_TOKEN or a file "
-             "with --token-file";
+    *error =
+        "--token -: no terminal to ask on; give the token in RINGTUNNEL_TOKEN or a file "
+        "with --token-file";
     return false;
   }
   static constexpr char kPrompt[] = "Token: ";
@@ -69,7 +70,7 @@ bool read_token_file(const std::string& path, std::string& token,
                      std::vector<std::string>* warnings, std::string* error) {
   const std::string what = "--token-file " + path;
   net::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  struct stat info{};
+  struct stat info {};
   if (fd.get() < 0 || ::fstat(fd.get(), &info) != 0) {
     *error = what + ": cannot open: " + std::strerror(errno);
     return false;

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // ringtunnel::Client: the builder's settings through client_setup, an engine of its own
 // without signals, and start() waiting for "client ready" (or the reason it cannot be).
-#include "ringtunnel/client.hpp"
-
 #include <unistd.h>
 
 #include <condition_variable>
@@ -15,6 +13,7 @@
 #include "embed/live_collect.hpp"
 #include "embed/running.hpp"
 #include "net/resolver.hpp"
+#include "ringtunnel/client.hpp"
 #include "runtime/engine.hpp"
 
 namespace ringtunnel {
@@ -57,7 +56,9 @@ Client::Builder& Client::Builder::forward(std::string spec) {
   config_->setup.forwards.push_back(std::move(spec));
   return *this;
 }
-Client::Builder& Client::Builder::forward(const ForwardSpec& spec) { return forward(spec.name()); }
+Client::Builder& Client::Builder::forward(const ForwardSpec& spec) {
+  return forward(spec.name());
+}
 Client::Builder& Client::Builder::bind(std::string default_bind) {
   config_->setup.bind = std::move(default_bind);
   return *this;
@@ -152,7 +153,9 @@ Client Client::Builder::build() {
   return Client(std::move(impl));
 }
 
-Client::Builder Client::builder() { return Builder(); }
+Client::Builder Client::builder() {
+  return Builder();
+}
 
 Client::Client(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Client::Client(Client&&) noexcept = default;
@@ -163,7 +166,9 @@ Client& Client::operator=(Client&& other) noexcept {
   }
   return *this;
 }
-Client::~Client() { stop(); }
+Client::~Client() {
+  stop();
+}
 
 Outcome Client::start(std::chrono::milliseconds timeout) {
   Impl& impl = *impl_;
@@ -194,12 +199,11 @@ Outcome Client::start(std::chrono::milliseconds timeout) {
     std::lock_guard lock(impl.mutex);
     impl.last_retry = why;
   };
-  impl.engine = std::make_unique<runtime::Engine>(
-      embed::tunnel_engine_options(impl.config->common.engine));
+  impl.engine =
+      std::make_unique<runtime::Engine>(embed::tunnel_engine_options(impl.config->common.engine));
   impl.resolver = std::make_unique<net::Resolver>();
-  impl.role = std::make_unique<client::Client>(std::move(prepared.options),
-                                                 std::move(*prepared.identity), *impl.engine,
-                                                 *impl.resolver);
+  impl.role = std::make_unique<client::Client>(
+      std::move(prepared.options), std::move(*prepared.identity), *impl.engine, *impl.resolver);
   if (auto opened = impl.role->open_listeners(&failure); !opened) return impl.fail(failure);
   client::Client* raw = impl.role.get();
   if (auto running = impl.engine->start([raw](runtime::Reactor& r) { raw->start_on(r); });

@@ -10,11 +10,11 @@
 namespace ringtunnel::embed {
 
 struct EngineChoice {
-  unsigned threads = 0;            ///< 0: one per online CPU
-  std::string backend = "auto";    ///< "auto", "io_uring" or "epoll"
+  unsigned threads = 0;          ///< 0: one per online CPU
+  std::string backend = "auto";  ///< "auto", "io_uring" or "epoll"
   unsigned idle_poll_us = 50;
-  std::string pin = "auto";        ///< "yes"/"true", "no"/"false", "auto" (4 CPUs or more)
-  bool handle_signals = true;      ///< false for an embedder: its process, its signals
+  std::string pin = "auto";    ///< "yes"/"true", "no"/"false", "auto" (4 CPUs or more)
+  bool handle_signals = true;  ///< false for an embedder: its process, its signals
 };
 
 runtime::EngineOptions tunnel_engine_options(const EngineChoice& choice);

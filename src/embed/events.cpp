@@ -10,21 +10,31 @@ namespace {
 
 Event::Level to_event_level(observe::LogLevel level) {
   switch (level) {
-    case observe::LogLevel::trace: return Event::Level::trace;
-    case observe::LogLevel::debug: return Event::Level::debug;
-    case observe::LogLevel::info: return Event::Level::info;
-    case observe::LogLevel::warn: return Event::Level::warn;
-    default: return Event::Level::error;
+    case observe::LogLevel::trace:
+      return Event::Level::trace;
+    case observe::LogLevel::debug:
+      return Event::Level::debug;
+    case observe::LogLevel::info:
+      return Event::Level::info;
+    case observe::LogLevel::warn:
+      return Event::Level::warn;
+    default:
+      return Event::Level::error;
   }
 }
 
 observe::LogLevel to_log_level(Event::Level level) {
   switch (level) {
-    case Event::Level::trace: return observe::LogLevel::trace;
-    case Event::Level::debug: return observe::LogLevel::debug;
-    case Event::Level::info: return observe::LogLevel::info;
-    case Event::Level::warn: return observe::LogLevel::warn;
-    case Event::Level::error: return observe::LogLevel::error;
+    case Event::Level::trace:
+      return observe::LogLevel::trace;
+    case Event::Level::debug:
+      return observe::LogLevel::debug;
+    case Event::Level::info:
+      return observe::LogLevel::info;
+    case Event::Level::warn:
+      return observe::LogLevel::warn;
+    case Event::Level::error:
+      return observe::LogLevel::error;
   }
   return observe::LogLevel::info;
 }
@@ -36,9 +46,10 @@ void EventScope::begin(const EmbedCommon& common) {
   observe::set_log_level(to_log_level(common.log_level));
   handler_ = common.on_event;
   if (handler_ && sink_ == 0) {
-    sink_ = observe::add_line_sink([handler = handler_](observe::LogLevel level, std::string_view text) {
-      handler(Event{Event::Kind::log, to_event_level(level), std::string(text)});
-    });
+    sink_ = observe::add_line_sink(
+        [handler = handler_](observe::LogLevel level, std::string_view text) {
+          handler(Event{Event::Kind::log, to_event_level(level), std::string(text)});
+        });
   }
 }
 

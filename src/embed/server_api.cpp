@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // ringtunnel::Server: the builder's settings through server_setup, the port probed on this
 // thread (a taken port fails here), an engine of its own without signals.
-#include "ringtunnel/server.hpp"
-
 #include <atomic>
 #include <cstring>
 
@@ -14,6 +12,7 @@
 #include "embed/running.hpp"
 #include "net/resolver.hpp"
 #include "net/socket.hpp"
+#include "ringtunnel/server.hpp"
 #include "runtime/engine.hpp"
 #include "server/server.hpp"
 #include "server/server_setup.hpp"
@@ -114,7 +113,9 @@ Server Server::Builder::build() {
   return Server(std::move(impl));
 }
 
-Server::Builder Server::builder() { return Builder(); }
+Server::Builder Server::builder() {
+  return Builder();
+}
 
 Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 Server::Server(Server&&) noexcept = default;
@@ -125,7 +126,9 @@ Server& Server::operator=(Server&& other) noexcept {
   }
   return *this;
 }
-Server::~Server() { stop(); }
+Server::~Server() {
+  stop();
+}
 
 Outcome Server::start() {
   Impl& impl = *impl_;
@@ -157,12 +160,12 @@ Outcome Server::start() {
   impl.port = prepared.options.listen.port();
   impl.fingerprint = crypto::fingerprint(prepared.identity->public_key());
   impl.token = prepared.options.admission.token;
-  impl.engine = std::make_unique<runtime::Engine>(
-      embed::tunnel_engine_options(impl.config->common.engine));
+  impl.engine =
+      std::make_unique<runtime::Engine>(embed::tunnel_engine_options(impl.config->common.engine));
   impl.resolver = std::make_unique<net::Resolver>();
   impl.role = std::make_unique<server::Server>(prepared.options, std::move(*prepared.identity),
-                                                 std::move(*prepared.keys), impl.engine->size(),
-                                                 *impl.resolver);
+                                               std::move(*prepared.keys), impl.engine->size(),
+                                               *impl.resolver);
   server::Server* raw = impl.role.get();
   std::atomic<int> failed{0};
   std::atomic<unsigned> listening{0};
@@ -192,8 +195,12 @@ void Server::stop() {
   if (impl_) impl_->shut_down();
 }
 
-std::uint16_t Server::port() const { return impl_ ? impl_->port : 0; }
-std::string Server::fingerprint() const { return impl_ ? impl_->fingerprint : std::string(); }
+std::uint16_t Server::port() const {
+  return impl_ ? impl_->port : 0;
+}
+std::string Server::fingerprint() const {
+  return impl_ ? impl_->fingerprint : std::string();
+}
 std::optional<std::string> Server::token() const {
   return impl_ ? impl_->token : std::optional<std::string>();
 }

@@ -3,7 +3,6 @@
 #include "observe/live_status.hpp"
 
 #include <nlohmann/json.hpp>
-
 #include <type_traits>
 
 namespace ringtunnel::observe {
@@ -13,9 +12,12 @@ using nlohmann::json;
 std::string to_json(const LiveStatus& status) {
   json sessions = json::array();
   for (const LiveSession& s : status.sessions) {
-    json entry = {{"name", s.name},           {"core", s.core},
-                  {"uptime_seconds", s.uptime_seconds}, {"streams_open", s.streams_open},
-                  {"bytes_in", s.bytes_in},   {"bytes_out", s.bytes_out}};
+    json entry = {{"name", s.name},
+                  {"core", s.core},
+                  {"uptime_seconds", s.uptime_seconds},
+                  {"streams_open", s.streams_open},
+                  {"bytes_in", s.bytes_in},
+                  {"bytes_out", s.bytes_out}};
     entry["rtt_ms"] = s.rtt_ms ? json(*s.rtt_ms) : json(nullptr);
     sessions.push_back(std::move(entry));
   }
@@ -48,11 +50,10 @@ std::optional<LiveStatus> live_status_from_json(const std::string& text, std::st
     const auto found = from.find(key);
     if (found == from.end()) return true;  // optional everywhere: an older peer may omit it
     // nlohmann converts -1 to a huge unsigned and 2.5 to 2: numbers are checked first.
-    const bool fits = !std::is_arithmetic_v<T> || std::is_same_v<T, bool>
-                          ? true
-                      : std::is_floating_point_v<T> ? found->is_number()
-                      : std::is_unsigned_v<T>       ? found->is_number_unsigned()
-                                                    : found->is_number_integer();
+    const bool fits = !std::is_arithmetic_v<T> || std::is_same_v<T, bool> ? true
+                      : std::is_floating_point_v<T>                       ? found->is_number()
+                      : std::is_unsigned_v<T> ? found->is_number_unsigned()
+                                              : found->is_number_integer();
     if (!fits) {
       *error = std::string("field '") + key + "' has the wrong type";
       return false;
@@ -65,12 +66,13 @@ std::optional<LiveStatus> live_status_from_json(const std::string& text, std::st
       return false;
     }
   };
-  bool ok = get(in, "role", status.role) && get(in, "pid", status.pid) &&
-            get(in, "version", status.version) && get(in, "uptime_seconds", status.uptime_seconds) &&
-            get(in, "address", status.address) && get(in, "state", status.state) &&
-            get(in, "tunnels", status.tunnels) && get(in, "sessions_total", status.sessions_total) &&
-            get(in, "streams_total", status.streams_total) && get(in, "bytes_in", status.bytes_in) &&
-            get(in, "bytes_out", status.bytes_out) && get(in, "complete", status.complete);
+  bool ok =
+      get(in, "role", status.role) && get(in, "pid", status.pid) &&
+      get(in, "version", status.version) && get(in, "uptime_seconds", status.uptime_seconds) &&
+      get(in, "address", status.address) && get(in, "state", status.state) &&
+      get(in, "tunnels", status.tunnels) && get(in, "sessions_total", status.sessions_total) &&
+      get(in, "streams_total", status.streams_total) && get(in, "bytes_in", status.bytes_in) &&
+      get(in, "bytes_out", status.bytes_out) && get(in, "complete", status.complete);
   if (!ok) return std::nullopt;
   const auto sessions = in.find("sessions");
   if (sessions != in.end()) {

@@ -11,7 +11,7 @@
 namespace ringtunnel::observe {
 
 struct LiveSession {
-  std::string name;   ///< the session's log name: peer, key fingerprint, address
+  std::string name;  ///< the session's log name: peer, key fingerprint, address
   unsigned core = 0;
   double uptime_seconds = 0;
   std::optional<double> rtt_ms;
@@ -21,12 +21,12 @@ struct LiveSession {
 };
 
 struct LiveStatus {
-  std::string role;     ///< "server" or "client"
+  std::string role;  ///< "server" or "client"
   long pid = 0;
   std::string version;
   double uptime_seconds = 0;
-  std::string address;  ///< server: where it listens; client: the server it uses
-  std::string state;    ///< "running", "draining", or for a client "connecting" too
+  std::string address;               ///< server: where it listens; client: the server it uses
+  std::string state;                 ///< "running", "draining", or for a client "connecting" too
   std::vector<std::string> tunnels;  ///< client: "NAME listening on WHERE"
   std::vector<LiveSession> sessions;
   /// Since start, ended and live sessions together.

@@ -37,11 +37,11 @@ class PaddedLevelFlag final : public spdlog::custom_flag_formatter {
   void format(const spdlog::details::log_msg& msg, const std::tm& /*time*/,
               spdlog::memory_buf_t& dest) override {
     const std::string_view name = level_name(msg.level);
-    const std::string_view paint = !color_                               ? ""
-                                   : msg.level >= spdlog::level::err     ? "\x1b[31m"
-                                   : msg.level == spdlog::level::warn    ? "\x1b[33m"
-                                   : msg.level <= spdlog::level::debug   ? "\x1b[2m"
-                                                                         : "";
+    const std::string_view paint = !color_                             ? ""
+                                   : msg.level >= spdlog::level::err   ? "\x1b[31m"
+                                   : msg.level == spdlog::level::warn  ? "\x1b[33m"
+                                   : msg.level <= spdlog::level::debug ? "\x1b[2m"
+                                                                       : "";
     dest.append(paint.data(), paint.data() + paint.size());
     dest.append(name.data(), name.data() + name.size());
     if (!paint.empty()) {
@@ -84,12 +84,13 @@ class JsonFormatter final : public spdlog::formatter {
     std::tm utc{};
     gmtime_r(&time, &utc);
     const Parts parts = split(msg);
-    fmt::format_to(
-        fmt::appender(dest),
-        "{{\"ts\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\",\"level\":\"{}\"{},\"msg\":{}{}{}}}\n",
-        utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
-        duration_cast<milliseconds>(since_epoch - whole).count(), level_name(msg.level), component_,
-        json_string(parts.message), parts.fields.empty() ? "" : ",", parts.fields);
+    fmt::format_to(fmt::appender(dest),
+                   "{{\"ts\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\",\"level\":\"{}\"{},"
+                   "\"msg\":{}{}{}}}\n",
+                   utc.tm_year + 1900, utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min,
+                   utc.tm_sec, duration_cast<milliseconds>(since_epoch - whole).count(),
+                   level_name(msg.level), component_, json_string(parts.message),
+                   parts.fields.empty() ? "" : ",", parts.fields);
   }
   std::unique_ptr<spdlog::formatter> clone() const override {
     return std::make_unique<JsonFormatter>(*this);
@@ -115,8 +116,9 @@ std::unique_ptr<spdlog::formatter> text_formatter(std::string_view component, bo
   if (!component.empty()) pattern += ": ";
   pattern += "%&";
   auto formatter = std::make_unique<spdlog::pattern_formatter>();
-  formatter->add_flag<PaddedLevelFlag>('*', color).add_flag<MessageFlag>('&').set_pattern(
-      std::move(pattern));
+  formatter->add_flag<PaddedLevelFlag>('*', color)
+      .add_flag<MessageFlag>('&')
+      .set_pattern(std::move(pattern));
   return formatter;
 }
 

@@ -14,8 +14,8 @@
 
 namespace ringtunnel::observe::detail {
 
-inline constexpr std::string_view kLevelNames[] = {"trace", "debug", "info", "warn", "error",
-                                                   "off"};
+inline constexpr std::string_view kLevelNames[] = {"trace", "debug", "info",
+                                                   "warn",  "error", "off"};
 
 // Our levels trace..error have spdlog's numbers (trace=0 .. err=4), so the mapping is a cast.
 inline spdlog::level::level_enum to_spdlog(LogLevel level) {

@@ -14,7 +14,8 @@ namespace {
 // `localhost`, or `*` / `0.0.0.0` for every IPv4 interface, `::` for every IPv6 one.
 Result<net::SocketAddress> listen_address(const ServerSetup& setup, std::string* error) {
   std::string host = setup.bind;
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   const bool v6 = host.find(':') != std::string::npos;
   const std::string text = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(setup.port);
   auto address = net::SocketAddress::parse(text);
@@ -128,8 +129,9 @@ bool prepare_server(const ServerSetup& setup, const config::ConfigFile& file, Pr
       static_cast<std::uint32_t>(out.options.heartbeat.interval.count());
   if (!settle_token(setup, *dir, keys->empty(), admission, failure)) return false;
   if (setup.trust_first_client && keys->empty()) {
-    observe::log_warn("--trust-first-client: the first client to connect will be enrolled "
-                      "without a token; its fingerprint will be logged");
+    observe::log_warn(
+        "--trust-first-client: the first client to connect will be enrolled "
+        "without a token; its fingerprint will be logged");
   }
   out.data_dir = dir->path();
   out.identity.emplace(std::move(identity).value());

@@ -84,7 +84,8 @@ struct Echo {
 };
 
 // Connects to 127.0.0.1:port, sends `payload` (half-closing after it), reads everything back.
-std::vector<unsigned char> round_trip(std::uint16_t port, const std::vector<unsigned char>& payload) {
+std::vector<unsigned char> round_trip(std::uint16_t port,
+                                      const std::vector<unsigned char>& payload) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
@@ -197,7 +198,8 @@ int main() {
   const ringtunnel::Outcome unreachable = nowhere.start(std::chrono::milliseconds(1500));
   check(!unreachable && unreachable.message().find("no session to 127.0.0.1:1 within") == 0,
         "an unreachable server times out with the reason: " + unreachable.message());
-  ringtunnel::Client bad = ringtunnel::Client::builder().server("127.0.0.1", 1).forward("x").build();
+  ringtunnel::Client bad =
+      ringtunnel::Client::builder().server("127.0.0.1", 1).forward("x").build();
   const ringtunnel::Outcome bad_spec = bad.start();
   check(!bad_spec && bad_spec.message().find("-L 'x'") == 0,
         "a bad forward is reported as the CLI would: " + bad_spec.message());
@@ -216,6 +218,7 @@ int main() {
   }
   check(ready && stopped, "the handler saw 'ready' and 'stopped'");
   for (const std::string& dir : temp_dirs) std::filesystem::remove_all(dir);
-  if (failures == 0) std::printf("embed: 1 MiB through an embedded server and client; all checks ok\n");
+  if (failures == 0)
+    std::printf("embed: 1 MiB through an embedded server and client; all checks ok\n");
   return failures == 0 ? 0 : 1;
 }

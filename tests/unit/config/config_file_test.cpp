@@ -40,8 +40,7 @@ std::vector<std::string> texts(const ringtunnel::config::Setting& setting) {
 
 }  // namespace
 
-TEST_CASE("tunnels as -L strings and as maps become the -L text they stand for",
-          "[config][file]") {
+TEST_CASE("tunnels as -L strings and as maps become the -L text they stand for", "[config][file]") {
   const ConfigFile file = load(
       "profiles:\n"
       "  dev:\n"
@@ -92,7 +91,8 @@ TEST_CASE("every section: values become their flag's text, nulls are unset", "[c
   CHECK(ConfigFile::find(file.defaults, "accept_new_host")->values[0].text == "true");
   CHECK(ConfigFile::find(file.defaults, "log_file") == nullptr);
   const std::string home = std::getenv("HOME") ? std::getenv("HOME") : "";
-  if (!home.empty()) CHECK(ConfigFile::find(file.defaults, "token_file")->values[0].text == home + "/token");
+  if (!home.empty())
+    CHECK(ConfigFile::find(file.defaults, "token_file")->values[0].text == home + "/token");
   CHECK(ConfigFile::find(file.defaults, "bind")->where == "defaults.bind");
   CHECK(ConfigFile::find(file.server, "port")->values[0].text == "9100");
   CHECK(ConfigFile::find(file.server, "port")->line == 8);
@@ -159,7 +159,8 @@ TEST_CASE("errors name the file, the line, the key and what was expected", "[con
   CHECK(error_of("- a\n- b\n") ==
         ":1: config: expected a map of sections (defaults:, profiles:, server:)");
   CHECK(error_of("defaults: [1]\n") == ":1: defaults: expected a map of keys, got a list");
-  CHECK(error_of("defaults:\n  bind: [a, b]\n") == ":2: defaults.bind: expected one value, got a list");
+  CHECK(error_of("defaults:\n  bind: [a, b]\n") ==
+        ":2: defaults.bind: expected one value, got a list");
   CHECK(error_of("defaults:\n  accept_new_host: maybe\n") ==
         ":2: defaults.accept_new_host: expected true or false, got 'maybe'");
   CHECK(error_of("defaults:\n  verbose: 7\n") ==
@@ -168,13 +169,14 @@ TEST_CASE("errors name the file, the line, the key and what was expected", "[con
         ":2: server.allowed_ports: expected a list such as [a, b] or \"a,b\", got a map");
   CHECK(error_of("server:\n  allowed_hosts: [a, [b]]\n") ==
         ":2: server.allowed_hosts: expected a list of single values, got a list in it");
-  CHECK(error_of("server:\n  port: 1\n  port: 2\n") == ":3: server.port: set twice in the same section");
+  CHECK(error_of("server:\n  port: 1\n  port: 2\n") ==
+        ":3: server.port: set twice in the same section");
   CHECK(error_of("profiles: [dev]\n") ==
         ":1: profiles: expected a map of profile names to their settings");
   CHECK(error_of("profiles:\n  \"my dev\": {}\n") ==
         ":2: profiles: a profile name is 1 to 64 letters, digits, '-', '_' or '.', got 'my dev'");
-  CHECK(error_of("profiles:\n  dev:\n    tunnels: \"1:2\"\n").starts_with(
-        ":3: profiles.dev.tunnels: expected a list of tunnels"));
+  CHECK(error_of("profiles:\n  dev:\n    tunnels: \"1:2\"\n")
+            .starts_with(":3: profiles.dev.tunnels: expected a list of tunnels"));
   CHECK(error_of("profiles:\n  dev:\n    tunnels:\n      - {local: 1}\n") ==
         ":4: profiles.dev.tunnels[0]: missing 'remote': a tunnel map needs local and remote ports");
   CHECK(error_of("profiles:\n  dev:\n    tunnels:\n      - {local: 1, remote: 2, mode: sctp}\n") ==

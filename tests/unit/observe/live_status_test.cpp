@@ -19,7 +19,8 @@ TEST_CASE("a live status survives the trip through JSON", "[observe][status]") {
   status.address = "[::1]:9000";
   status.state = "draining";
   status.tunnels = {"localhost:15432:localhost:5432 listening on 127.0.0.1:15432"};
-  status.sessions.push_back(LiveSession{"client SHA256:abc (vm) \"quoted\"\n", 1, 3.0, 0.25, 2, 100, 200});
+  status.sessions.push_back(
+      LiveSession{"client SHA256:abc (vm) \"quoted\"\n", 1, 3.0, 0.25, 2, 100, 200});
   status.sessions.push_back(LiveSession{"second", 0, 1.0, std::nullopt, 0, 0, 0});
   status.sessions_total = 7;
   status.streams_total = 9;
