@@ -303,6 +303,20 @@ void ClientCore::on_peer_goaway(tunnel::Session& session, const protocol::GoAway
                       (goaway.message.empty() ? "" : ": ") + std::string(goaway.message) + ")");
 }
 
+// At the server's stream limit, new local connections wait; each stream that ends makes room.
+void ClientCore::on_stream_slot_free(tunnel::Session&) {
+  if (waiting.empty() || serve_scheduled || stopping) return;
+  serve_scheduled = true;
+  ++tasks;
+  runtime::spawn([](ClientCore& core) -> Task<void> {
+    co_await runtime::next_turn();  // the stream is still being released below us
+    core.serve_scheduled = false;
+    if (!core.stopping) core.serve_waiting();
+    --core.tasks;
+    core.maybe_stopped();
+  }(*this));
+}
+
 void ClientCore::stop() {
   if (stopping) return;
   stopping = true;

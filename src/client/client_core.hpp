@@ -81,6 +81,7 @@ struct ClientCore final : tunnel::SessionHandler {
                        const protocol::Open& request) override;
   void on_session_end(tunnel::Session& session, std::error_code reason) override;
   void on_peer_goaway(tunnel::Session& session, const protocol::GoAway& goaway) override;
+  void on_stream_slot_free(tunnel::Session& session) override;
 
   /// Stops this core once it is stopping and nothing runs on it any more.
   void maybe_stopped();
@@ -99,6 +100,7 @@ struct ClientCore final : tunnel::SessionHandler {
   ClientTotals totals;  // of the sessions that have ended here
   unsigned tasks = 0;
   bool accepting = false;
+  bool serve_scheduled = false;  // a serve_waiting is due next turn
   bool stopping = false;
   bool stopped = false;
 

@@ -272,15 +272,17 @@ void Session::release(Stream& stream) noexcept {
   if (streams_.erase(id) == 0) return;
   forget_delivery(stream);
   stream.released();
+  bool slot_freed = false;
   if (stream.kind() != Stream::Kind::check) {
     if (is_own_stream(config_.role, id)) {
-      --own_open_;
+      slot_freed = own_open_-- == config_.peer_max_streams;
     } else {
       --peer_open_;
     }
   }
   writer_.forget(stream);
   delete &stream;
+  if (slot_freed && accepting_streams()) handler_.on_stream_slot_free(*this);
   if (draining_ && streams_.empty() && !closing_) {
     close(drain_reason_, "every stream has finished");
     return;  // maybe_finished follows once the CLOSE is out

@@ -82,6 +82,10 @@ class SessionHandler {
   /// The peer sent GOAWAY: this session takes no new streams (those open go on). A client
   /// sets up a replacement.
   virtual void on_peer_goaway(Session& /*session*/, const protocol::GoAway& /*goaway*/) {}
+  /// One of our streams ended while we had as many open as the peer allows: this session
+  /// can take a new one again (a client serves connections that waited for room). Called
+  /// from inside the release: do not open a stream from this call; defer it.
+  virtual void on_stream_slot_free(Session& /*session*/) {}
 };
 
 /// Both ends of a session run one of these over their socket and Channel. It owns the

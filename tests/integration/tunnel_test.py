@@ -370,6 +370,33 @@ def case_server_fingerprint(t):
     server.stop_ok()
 
 
+def case_stream_limit_waits(t):
+    """At the server's stream limit a new connection waits; the moment a stream ends it is carried"""
+    echo = t.echo()
+    server = t.server("server", t.path("server-data"), args=["--max-streams", "1"])
+    client, port = t.enrolled("client", server, t.path("client-data"), echo)
+    first = socket.create_connection(("127.0.0.1", port), timeout=10)
+    first.settimeout(10)
+    first.sendall(b"first")
+    check(read_exactly(first, 5, 10) == b"first", "no echo on the first connection")
+    second = socket.create_connection(("127.0.0.1", port), timeout=10)
+    second.settimeout(0.5)
+    second.sendall(b"second")
+    try:
+        early = second.recv(6)
+    except socket.timeout:
+        early = None
+    check(early is None, f"the second connection was carried beyond the limit of 1: {early!r}")
+    first.close()  # its stream ends: room for the waiting one, long before --connect-wait (10 s)
+    started = time.monotonic()
+    second.settimeout(10)
+    got = read_exactly(second, 6, 10)
+    waited = time.monotonic() - started
+    check(got == b"second", f"the waiting connection was not carried after a stream ended: {got!r}")
+    check(waited < 5, f"the waiting connection was carried only after {waited:.1f} s")
+    second.close()
+
+
 def case_localhost_both(t):
     """-L without a bind address listens on localhost: 127.0.0.1 and ::1 on the same port (as ssh
     -L does), so a program that tries ::1 first finds the tunnel; both carry the echo."""
@@ -491,6 +518,7 @@ CASES = {
     "trust_first_client": case_trust_first_client,
     "server_fingerprint": case_server_fingerprint,
     "localhost_both": case_localhost_both,
+    "stream_limit_waits": case_stream_limit_waits,
     "bad_usage": case_bad_usage,
     "server_port_zero": case_server_port_zero,
     "client_second_session": case_client_second_session,
