@@ -58,13 +58,30 @@ class PaddedLevelFlag final : public spdlog::custom_flag_formatter {
   bool color_;
 };
 
-// The message without the fields (text lines name the session in the message already).
+// The message without the fields (text lines name the session in the message already), made
+// safe for a terminal and a line-based reader: a peer's text (a client name, a tunnel name)
+// cannot carry an escape sequence or forge a line. Control bytes but the tab become '?', and a
+// line break is followed by at least two spaces of indentation, so a continuation line never
+// looks like a log line of its own.
 class MessageFlag final : public spdlog::custom_flag_formatter {
  public:
   void format(const spdlog::details::log_msg& msg, const std::tm& /*time*/,
               spdlog::memory_buf_t& dest) override {
     const std::string_view message = split(msg).message;
-    dest.append(message.data(), message.data() + message.size());
+    for (std::size_t i = 0; i < message.size(); ++i) {
+      const auto byte = static_cast<unsigned char>(message[i]);
+      if (byte == '\n') {
+        dest.push_back('\n');
+        if (i + 1 >= message.size() || message[i + 1] != ' ') {
+          dest.push_back(' ');
+          dest.push_back(' ');
+        }
+      } else if ((byte < 0x20 && byte != '\t') || byte == 0x7f) {
+        dest.push_back('?');
+      } else {
+        dest.push_back(static_cast<char>(byte));
+      }
+    }
   }
   std::unique_ptr<custom_flag_formatter> clone() const override {
     return std::make_unique<MessageFlag>();

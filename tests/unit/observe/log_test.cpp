@@ -519,3 +519,25 @@ TEST_CASE("reopen_log_file follows the name after logrotate moved the file", "[o
   std::string error;
   CHECK(reopen_log_file(&error));
 }
+
+TEST_CASE("text lines cannot carry terminal escapes or forge a line", "[observe][fields]") {
+  TempDir tmp;
+  const std::string file = tmp.path + "/text.log";
+  {
+    Session session(file_options(file, LogLevel::info, "server"));
+    // What a hostile client name could hold: an escape sequence, a bell, a carriage return, and
+    // a line break followed by something that looks like a log line.
+    log_info("client {} connected",
+             "\x1b[31mred\x07\r\n2026-12-02 12:00:00.000 error server: forged\x7f");
+    log_info("intended\n    indented continuation");
+  }
+  const auto lines = read_lines(file);
+  REQUIRE(lines.size() == 4);
+  for (const auto& line : lines) {
+    for (unsigned char c : line) CHECK((c >= 0x20 && c != 0x7f));
+  }
+  CHECK(lines[0].ends_with("client ?[31mred??"));
+  CHECK(lines[1] == "  2026-12-02 12:00:00.000 error server: forged? connected");
+  CHECK_FALSE(std::regex_match(lines[1], kTextLine));  // not a line of its own
+  CHECK(lines[3] == "    indented continuation");    // already indented: left as it was
+}
