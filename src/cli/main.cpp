@@ -12,9 +12,10 @@
 #include "runtime/backend.hpp"
 
 int main(int argc, char** argv) {
-  CLI::App app{"ringtunnel: a secure TCP tunnel on a thread-per-core io_uring engine.\n"
+  CLI::App app{"ringtunnel: a secure TCP and UDP tunnel on a thread-per-core io_uring engine.\n"
                "  ringtunnel server                         on the machine with the services\n"
-               "  ringtunnel client --ip HOST -L 15432:5432  where you want them"};
+               "  ringtunnel client --ip HOST -L 15432:5432  where you want them\n"
+               "  ringtunnel connect dev                    a profile of config.yaml (config init)"};
   app.require_subcommand(1);
   int exit_code = 0;
   auto* version = app.add_subcommand("version", "Print the version and the I/O backend this host supports");
