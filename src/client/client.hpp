@@ -137,7 +137,9 @@ class Client {
   /// both lists are untouched. A read error or a tunnel that cannot listen is logged and
   /// changes nothing else. One reload at a time; ignored before "client ready".
   void reload_tunnels_on(runtime::Reactor& reactor, ForwardReader read);
-  /// Core 0: one core has let go of a removed forward.
+  /// On the core `here` (its thread): it has let go of a removed forward; core 0 hears it.
+  void let_go(runtime::Reactor& here, const OpenForward& forward);
+  /// Core 0: one core has let go of a removed forward; the last frees it.
   void forward_dropped(const OpenForward& forward);
 
   /// On each reactor's thread (Engine::start's on_start, or earlier when core 0's message to

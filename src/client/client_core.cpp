@@ -97,12 +97,14 @@ Task<void> ClientCore::keeper(Slot& slot) {
 void ClientCore::start_accepting() {
   if (accepting || stopping) return;
   accepting = true;
-  for (auto& listening : listeners) {
-    listening->acceptor = std::make_unique<runtime::Acceptor>(listening->fd);
-    ++tasks;
-    runtime::spawn(accept_loop(*listening));
-  }
+  for (auto& listening : listeners) accept_on(*listening);
   for (auto& relay : relays) relay->start();
+}
+
+void ClientCore::accept_on(Listening& listening) {
+  listening.acceptor = std::make_unique<runtime::Acceptor>(listening.fd);
+  ++tasks;
+  runtime::spawn(accept_loop(listening));
 }
 
 void ClientCore::add_forward(const OpenForward& forward) {
@@ -113,12 +115,7 @@ void ClientCore::add_forward(const OpenForward& forward) {
       if (accepting) relays.back()->start();
     } else {
       listeners.push_back(std::make_unique<Listening>(Listening{&forward, fd.get(), nullptr}));
-      if (accepting) {
-        Listening& listening = *listeners.back();
-        listening.acceptor = std::make_unique<runtime::Acceptor>(listening.fd);
-        ++tasks;
-        runtime::spawn(accept_loop(listening));
-      }
+      if (accepting) accept_on(*listeners.back());
     }
   }
 }
@@ -149,20 +146,9 @@ void ClientCore::dropped_one(const OpenForward& forward) {
   if (it->second > 0 && --it->second > 0) return;
   dropping_.erase(it);
   std::erase_if(listeners, [&](const auto& l) { return l->forward == &forward; });
-  // A relay whose loop just ended is still on the stack: it is freed in relay_ended's next turn.
-  runtime::CoreMessage done;
-  done.handler = [](runtime::Reactor&, runtime::CoreMessage& message) {
-    auto* fwd = static_cast<const OpenForward*>(message.context);
-    auto* owner = reinterpret_cast<Client*>(message.arg);
-    owner->forward_dropped(*fwd);
-  };
-  done.context = const_cast<OpenForward*>(&forward);
-  done.arg = reinterpret_cast<std::uint64_t>(&client);
-  if (reactor.id() == 0) {
-    done.handler(reactor, done);
-  } else {
-    reactor.post(0, std::move(done));
-  }
+  // Relays that never ran go now; one whose loop just ended was freed by relay_ended already.
+  std::erase_if(relays, [&](const auto& r) { return &r->forward() == &forward && !r->running(); });
+  client.let_go(reactor, forward);
 }
 
 void ClientCore::relay_ended(UdpRelay& relay) {

@@ -109,6 +109,8 @@ struct ClientCore final : tunnel::SessionHandler {
   /// Connects, authenticates and starts a session for `slot` (session_setup.cpp). On `retry`,
   /// `*why` says what went wrong; on `fatal` the client has been told (Client::fatal).
   runtime::Task<Setup> connect_session(Slot& slot, std::string* why);
+  /// Starts accepting on `listening` (its acceptor and loop).
+  void accept_on(Listening& listening);
   runtime::Task<void> accept_loop(Listening& listening);
   void carry(net::UniqueFd connection, const OpenForward& forward);
   void serve_waiting();

@@ -28,8 +28,21 @@ void deliver_drop(runtime::Reactor& reactor, runtime::CoreMessage& message) {
   if (ClientCore* core = client->core(reactor.id())) {
     core->drop_forward(forward_of(message));
   } else {
-    client->forward_dropped(forward_of(message));  // this core never held it
+    client->let_go(reactor, forward_of(message));  // this core never held it
   }
+}
+void deliver_let_go(runtime::Reactor&, runtime::CoreMessage& message) {
+  static_cast<Client*>(message.context)->forward_dropped(forward_of(message));
+}
+
+// A message to every core about `forward`.
+runtime::CoreMessage about(Client* client, runtime::CoreMessage::Handler handler,
+                           const OpenForward* forward) {
+  runtime::CoreMessage message;
+  message.handler = handler;
+  message.context = client;
+  message.arg = reinterpret_cast<std::uint64_t>(forward);
+  return message;
 }
 
 bool contains(const std::vector<ForwardSpec>& specs, const ForwardSpec& spec) {
@@ -105,33 +118,15 @@ Task<void> Client::reload_tunnels(ClientCore& core0, ForwardReader read) {
             "tunnel {}: removed by the reload; no new connections (open streams "
             "finish, UDP flows end)",
             forward->spec.name());
-        for (unsigned id = 0; id < reactors_; ++id) {
-          runtime::CoreMessage drop;
-          drop.handler = &deliver_drop;
-          drop.context = this;
-          drop.arg = reinterpret_cast<std::uint64_t>(forward);
-          if (id == 0) {
-            deliver_drop(core0.reactor, drop);
-          } else {
-            core0.reactor.post(id, std::move(drop));
-          }
-        }
+        runtime::post_to_every_core(core0.reactor, reactors_,
+                                    [&] { return about(this, &deliver_drop, forward); });
       }
       std::vector<const OpenForward*> added;
       for (auto& forward : loaded.opened) {
         added.push_back(forward.get());
         forwards_.push_back(std::move(forward));
-        for (unsigned id = 0; id < reactors_; ++id) {
-          runtime::CoreMessage add;
-          add.handler = &deliver_add;
-          add.context = this;
-          add.arg = reinterpret_cast<std::uint64_t>(added.back());
-          if (id == 0) {
-            deliver_add(core0.reactor, add);
-          } else {
-            core0.reactor.post(id, std::move(add));
-          }
-        }
+        runtime::post_to_every_core(core0.reactor, reactors_,
+                                    [&] { return about(this, &deliver_add, added.back()); });
       }
       observe::log_info("reload: {} tunnel(s) added, {} removed, {} unchanged", added.size(),
                         removed.size(), current.size() - removed.size());
@@ -141,6 +136,15 @@ Task<void> Client::reload_tunnels(ClientCore& core0, ForwardReader read) {
   reloading_ = false;
   --core0.tasks;
   core0.maybe_stopped();
+}
+
+void Client::let_go(runtime::Reactor& here, const OpenForward& forward) {
+  runtime::CoreMessage done = about(this, &deliver_let_go, &forward);
+  if (here.id() == 0) {
+    done.handler(here, done);
+  } else {
+    here.post(0, std::move(done));
+  }
 }
 
 void Client::forward_dropped(const OpenForward& forward) {

@@ -133,4 +133,20 @@ struct NextTurn {
 };
 inline NextTurn next_turn() noexcept { return {}; }
 
+/// One message from `make_message()` for each of reactors 0..cores-1, sent from `here` (its
+/// thread): the others get theirs by post(), `here`'s own handler runs at once, with no trip
+/// through a mailbox. For a core that tells every core the same thing (a new policy, a tunnel
+/// added or removed).
+template <typename Make>
+void post_to_every_core(Reactor& here, unsigned cores, Make&& make_message) {
+  for (unsigned id = 0; id < cores; ++id) {
+    CoreMessage message = make_message();
+    if (id == here.id()) {
+      message.handler(here, message);
+    } else {
+      here.post(id, std::move(message));
+    }
+  }
+}
+
 }  // namespace ringtunnel::runtime

@@ -147,7 +147,7 @@ Task<void> Server::reload() {
                       "listed",
                       now, before, revoked.size());
     for (const crypto::PublicKey& key : revoked) {
-      on_every_core(core0, [&] {
+      runtime::post_to_every_core(core0.reactor, static_cast<unsigned>(cores_.size()), [&] {
         runtime::CoreMessage revoke;
         revoke.handler = &deliver_revoke;
         revoke.context = this;
@@ -159,18 +159,6 @@ Task<void> Server::reload() {
   reloading_ = false;
   --core0.tasks;
   core0.maybe_stopped();
-}
-
-void Server::on_every_core(ServerCore& core0,
-                           const std::function<runtime::CoreMessage()>& make_message) {
-  for (unsigned id = 0; id < cores_.size(); ++id) {
-    runtime::CoreMessage message = make_message();
-    if (id == kAdmissionCore) {
-      message.handler(core0.reactor, message);  // this core: at once
-    } else {
-      core0.reactor.post(id, std::move(message));
-    }
-  }
 }
 
 void Server::reload_policy(const std::optional<config::ServerSettings>& settings,
@@ -191,7 +179,7 @@ void Server::reload_policy(const std::optional<config::ServerSettings>& settings
   const unsigned max_before = admission_.max_clients();
   auto policy = std::make_shared<const Policy>(std::move(effective->policy));
   admission_.set_max_clients(effective->max_clients);
-  on_every_core(core0, [&] {
+  runtime::post_to_every_core(core0.reactor, static_cast<unsigned>(cores_.size()), [&] {
     runtime::CoreMessage update;
     update.handler = &deliver_policy;
     update.context = this;

@@ -117,8 +117,6 @@ class Server {
   runtime::Task<void> reload();
   void reload_policy(const std::optional<config::ServerSettings>& settings,
                      const std::string& settings_error);
-  /// Core 0: one message from `make_message` for every core, core 0's handled at once.
-  void on_every_core(ServerCore& core0, const std::function<runtime::CoreMessage()>& make_message);
 };
 
 }  // namespace ringtunnel::server
