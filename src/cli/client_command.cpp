@@ -15,6 +15,7 @@
 #include "client/client.hpp"
 #include "client/client_setup.hpp"
 #include "net/resolver.hpp"
+#include "net/socket.hpp"
 #include "observe/log.hpp"
 
 namespace ringtunnel::cli {
@@ -75,7 +76,7 @@ bool build_setup(const ClientFlags& flags, client::ClientSetup& setup) {
   if (!heartbeat) return false;
   setup.heartbeat = *heartbeat;
   setup.drain_timeout = drain_timeout(flags.common);
-  setup.client_name = host_name();
+  setup.client_name = net::host_name();
   setup.data_dir = flags.common.data_dir;
   return true;
 }

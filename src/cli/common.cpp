@@ -163,10 +163,4 @@ void reopen_log_file_on(runtime::Reactor& reactor) {
   }).detach();
 }
 
-std::string host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
-  return name;
-}
-
 }  // namespace ringtunnel::cli

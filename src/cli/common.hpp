@@ -61,7 +61,5 @@ bool first_stop_signal(runtime::Reactor& reactor, int signal_number);
 /// on a short-lived thread of its own, off the reactor.
 void reopen_log_file_on(runtime::Reactor& reactor);
 
-/// This machine's host name ("localhost" if unknown).
-std::string host_name();
 
 }  // namespace ringtunnel::cli

@@ -2,7 +2,6 @@
 // `ringtunnel server`: flags, the data dir (identity, authorized_keys, token), then the engine.
 #include "cli/server_command.hpp"
 
-#include <atomic>
 #include <csignal>
 #include <cstdio>
 
@@ -46,7 +45,7 @@ bool server_setup(const ServerFlags& flags, server::ServerSetup& setup) {
   if (!heartbeat) return false;
   setup.heartbeat = *heartbeat;
   setup.drain_timeout = drain_timeout(flags.common);
-  setup.host_name = host_name();
+  setup.host_name = net::host_name();
   return true;
 }
 
@@ -59,16 +58,9 @@ int run_server(const ServerFlags& flags, const config::ConfigFile& file) {
     observe::log_error("{}", failure);
     return kExitUsage;
   }
-  // A port that is taken fails here, on this thread, with a clear message; the probe also
-  // turns --port 0 into the one real port every reactor then listens on.
-  {
-    auto probe = net::listen_tcp(prepared.options.listen, net::ReusePort::no, 1);
-    if (!probe) {
-      observe::log_error("cannot listen on {}: {}", prepared.options.listen.to_string(),
-                         probe.error().message());
-      return kExitFailure;
-    }
-    prepared.options.listen = *net::local_address(probe->get());
+  if (std::string failure; !server::settle_listen_port(prepared.options, &failure)) {
+    observe::log_error("{}", failure);
+    return kExitFailure;
   }
   const std::string fingerprint = crypto::fingerprint(prepared.identity->public_key());
   runtime::Engine engine(engine_options(flags.common));
@@ -86,27 +78,15 @@ int run_server(const ServerFlags& flags, const config::ConfigFile& file) {
       server.stop_on(reactor);
     }
   });
-  std::atomic<int> failed{0};
-  std::atomic<unsigned> started{0};
-  auto running = engine.start([&](runtime::Reactor& reactor) {
-    if (auto ok = server.start_on(reactor); !ok) {
-      failed = ok.error().value();
-      server.stop_on(reactor);
-    }
-    started.fetch_add(1);
-    started.notify_all();
-  });
-  if (!running) {
-    observe::log_error("cannot start the runtime: {}", engine.backend_reason());
+  std::string failure;
+  const server::ServerStart start = server::start_on_every_core(engine, server, &failure);
+  if (start == server::ServerStart::runtime_failed) {
+    observe::log_error("{}", failure);
     return kExitFailure;
   }
-  for (unsigned seen = started.load(); seen < engine.size(); seen = started.load()) {
-    started.wait(seen);
-  }
+  const bool failed = start == server::ServerStart::listen_failed;
   if (failed) {
-    observe::log_error("cannot listen on {}: {}", prepared.options.listen.to_string(),
-                       std::strerror(failed));
-    engine.stop();
+    observe::log_error("{}", failure);
   } else {
     observe::log_info("server identity {}", fingerprint);
     observe::log_info("server policy: {}; at most {} clients", server.options().policy.to_string(),

@@ -1,8 +1,6 @@
 // SPDX-License-Identifier: MIT
 // ringtunnel::Client: the builder's settings through client_setup, an engine of its own
 // without signals, and start() waiting for "client ready" (or the reason it cannot be).
-#include <unistd.h>
-
 #include <condition_variable>
 #include <mutex>
 
@@ -13,6 +11,7 @@
 #include "embed/live_collect.hpp"
 #include "embed/running.hpp"
 #include "net/resolver.hpp"
+#include "net/socket.hpp"
 #include "ringtunnel/client.hpp"
 #include "runtime/engine.hpp"
 
@@ -29,19 +28,8 @@ struct Client::Impl : embed::Running<client::Client> {
   std::string last_retry;
 };
 
-namespace {
-
-// The server's log names a client by this; the CLI uses the host name too.
-std::string this_host_name() {
-  char name[256] = {};
-  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
-  return name;
-}
-
-}  // namespace
-
 Client::Builder::Builder() : config_(std::make_unique<ClientConfig>()) {
-  config_->setup.client_name = this_host_name();
+  config_->setup.client_name = net::host_name();
 }
 Client::Builder::~Builder() = default;
 Client::Builder::Builder(Builder&&) noexcept = default;
@@ -149,7 +137,7 @@ Client Client::Builder::build() {
   auto impl = std::make_unique<Impl>();
   impl->config = std::move(config_);
   config_ = std::make_unique<ClientConfig>();  // the builder stays usable
-  config_->setup.client_name = this_host_name();
+  config_->setup.client_name = net::host_name();
   return Client(std::move(impl));
 }
 

@@ -1,9 +1,6 @@
 // SPDX-License-Identifier: MIT
 // ringtunnel::Server: the builder's settings through server_setup, the port probed on this
 // thread (a taken port fails here), an engine of its own without signals.
-#include <atomic>
-#include <cstring>
-
 #include "config/config_file.hpp"
 #include "crypto/fingerprint.hpp"
 #include "embed/configs.hpp"
@@ -11,7 +8,6 @@
 #include "embed/live_collect.hpp"
 #include "embed/running.hpp"
 #include "net/resolver.hpp"
-#include "net/socket.hpp"
 #include "ringtunnel/server.hpp"
 #include "runtime/engine.hpp"
 #include "server/server.hpp"
@@ -149,14 +145,7 @@ Outcome Server::start() {
     return impl.fail(failure);
   }
   // A taken port fails here, with a clear sentence; port 0 becomes the one real port.
-  {
-    auto probe = net::listen_tcp(prepared.options.listen, net::ReusePort::no, 1);
-    if (!probe) {
-      return impl.fail("cannot listen on " + prepared.options.listen.to_string() + ": " +
-                       probe.error().message());
-    }
-    prepared.options.listen = *net::local_address(probe->get());
-  }
+  if (!server::settle_listen_port(prepared.options, &failure)) return impl.fail(failure);
   impl.port = prepared.options.listen.port();
   impl.fingerprint = crypto::fingerprint(prepared.identity->public_key());
   impl.token = prepared.options.admission.token;
@@ -166,26 +155,10 @@ Outcome Server::start() {
   impl.role = std::make_unique<server::Server>(prepared.options, std::move(*prepared.identity),
                                                std::move(*prepared.keys), impl.engine->size(),
                                                *impl.resolver);
-  server::Server* raw = impl.role.get();
-  std::atomic<int> failed{0};
-  std::atomic<unsigned> listening{0};
-  auto running = impl.engine->start([&](runtime::Reactor& reactor) {
-    if (auto ok = raw->start_on(reactor); !ok) {
-      failed = ok.error().value();
-      raw->stop_on(reactor);
-    }
-    listening.fetch_add(1);
-    listening.notify_all();
-  });
-  if (!running) return impl.fail("cannot start the runtime: " + impl.engine->backend_reason());
-  impl.engine_started = true;
-  for (unsigned seen = listening.load(); seen < impl.engine->size(); seen = listening.load()) {
-    listening.wait(seen);
-  }
-  if (failed) {
-    return impl.fail("cannot listen on " + prepared.options.listen.to_string() + ": " +
-                     std::strerror(failed));
-  }
+  const server::ServerStart start = server::start_on_every_core(*impl.engine, *impl.role, &failure);
+  if (start == server::ServerStart::runtime_failed) return impl.fail(failure);
+  impl.engine_started = true;  // listening, or stopping after a listen failure: join it either way
+  if (start == server::ServerStart::listen_failed) return impl.fail(failure);
   impl.started = std::chrono::steady_clock::now();
   impl.events.emit(Event::Kind::ready, "server ready on " + prepared.options.listen.to_string());
   return {};

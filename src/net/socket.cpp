@@ -6,6 +6,7 @@
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <cerrno>
 
@@ -173,6 +174,12 @@ Result<std::pair<UniqueFd, UniqueFd>> tcp_loopback_pair() {
   auto accepted = accept_blocking(listener->get());
   if (!accepted) return accepted.error();
   return std::pair{std::move(*connected), std::move(*accepted)};
+}
+
+std::string host_name() {
+  char name[256] = {};
+  if (::gethostname(name, sizeof name - 1) != 0 || name[0] == '\0') return "localhost";
+  return name;
 }
 
 }  // namespace ringtunnel::net

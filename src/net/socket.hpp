@@ -3,6 +3,7 @@
 // test-only blocking pairs.
 #pragma once
 
+#include <string>
 #include <utility>
 
 #include "net/socket_address.hpp"
@@ -67,6 +68,10 @@ Result<int> socket_error(int fd);
 /// blocks the calling thread, so never call it from a reactor core.
 /// Errors: connect(2) errno, e.g. ECONNREFUSED, ENETUNREACH.
 Result<UniqueFd> connect_tcp_blocking(const SocketAddress& address);
+
+/// This machine's host name ("localhost" if it has none): how a client names itself to the
+/// server, and the host a server's first-start hint tells clients to use.
+std::string host_name();
 
 /// Two blocking TCP sockets connected to each other over 127.0.0.1: `first` is the side that
 /// connected, `second` the side that was accepted. For tests and tools only (it blocks).

@@ -2,9 +2,13 @@
 // prepare_server: the listen address, policy and data-dir files, checked and logged.
 #include "server/server_setup.hpp"
 
+#include <atomic>
+#include <cstring>
+
 #include "config/data_dir.hpp"
 #include "config/identity_files.hpp"
 #include "config/server_settings.hpp"
+#include "net/socket.hpp"
 #include "observe/log.hpp"
 
 namespace ringtunnel::server {
@@ -137,6 +141,41 @@ bool prepare_server(const ServerSetup& setup, const config::ConfigFile& file, Pr
   out.identity.emplace(std::move(identity).value());
   out.keys.emplace(std::move(keys).value());
   return true;
+}
+
+bool settle_listen_port(ServerOptions& options, std::string* failure) {
+  auto probe = net::listen_tcp(options.listen, net::ReusePort::no, 1);
+  if (!probe) {
+    *failure = "cannot listen on " + options.listen.to_string() + ": " + probe.error().message();
+    return false;
+  }
+  options.listen = *net::local_address(probe->get());
+  return true;
+}
+
+ServerStart start_on_every_core(runtime::Engine& engine, Server& server, std::string* failure) {
+  std::atomic<int> failed{0};
+  std::atomic<unsigned> tried{0};
+  auto running = engine.start([&](runtime::Reactor& reactor) {
+    if (auto ok = server.start_on(reactor); !ok) {
+      failed = ok.error().value();
+      server.stop_on(reactor);
+    }
+    tried.fetch_add(1);
+    tried.notify_all();
+  });
+  if (!running) {
+    *failure = "cannot start the runtime: " + engine.backend_reason();
+    return ServerStart::runtime_failed;
+  }
+  for (unsigned seen = tried.load(); seen < engine.size(); seen = tried.load()) tried.wait(seen);
+  if (failed) {
+    *failure = "cannot listen on " + server.options().listen.to_string() + ": " +
+               std::strerror(failed);
+    engine.stop();
+    return ServerStart::listen_failed;
+  }
+  return ServerStart::listening;
 }
 
 }  // namespace ringtunnel::server

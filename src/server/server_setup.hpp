@@ -13,6 +13,7 @@
 #include "crypto/authorized_keys.hpp"
 #include "crypto/ed25519.hpp"
 #include "protocol/limits.hpp"
+#include "runtime/engine.hpp"
 #include "server/server.hpp"
 #include "tunnel/heartbeat.hpp"
 
@@ -48,5 +49,20 @@ struct PreparedServer {
 /// in `*failure` when it cannot. Blocking file I/O: before the engine starts.
 bool prepare_server(const ServerSetup& setup, const config::ConfigFile& file, PreparedServer& out,
                     std::string* failure);
+
+/// Listens once on `options.listen` without SO_REUSEPORT and closes it: a port another program
+/// holds fails here, on the calling thread, with one sentence in `*failure`; port 0 becomes the
+/// one real port every reactor then listens on.
+bool settle_listen_port(ServerOptions& options, std::string* failure);
+
+enum class ServerStart {
+  listening,       ///< every reactor listens
+  runtime_failed,  ///< the engine did not start (no backend, a reactor could not be built)
+  listen_failed,   ///< a reactor could not listen: the engine is stopping (join it)
+};
+
+/// Starts `engine` with `server` on every reactor and waits until each has tried to listen.
+/// On a failure `*failure` gets one sentence.
+ServerStart start_on_every_core(runtime::Engine& engine, Server& server, std::string* failure);
 
 }  // namespace ringtunnel::server
