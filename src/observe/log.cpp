@@ -257,11 +257,7 @@ std::atomic<int> g_sink_count{0};
 
 void call_sinks(LogLevel level, std::string_view payload) {
   if (g_sink_count.load(std::memory_order_acquire) == 0) return;
-  std::string_view message = payload;
-  if (!message.empty() && message.front() == detail::kFieldsMark) {
-    const auto end = message.find(detail::kFieldsMark, 1);
-    if (end != std::string_view::npos) message.remove_prefix(end + 1);
-  }
+  const std::string_view message = detail::split_payload(payload).message;
   std::vector<std::shared_ptr<LineSink>> current;
   {
     std::lock_guard lock(sinks().mutex);

@@ -16,18 +16,8 @@ std::string_view level_name(spdlog::level::level_enum level) {
   return kLevelNames[index < 0 ? 0 : index > 4 ? 4 : index];  // spdlog's critical: "error"
 }
 
-// A payload split into its fields (JSON members, maybe empty) and its message.
-struct Parts {
-  std::string_view fields;
-  std::string_view message;
-};
-
-Parts split(const spdlog::details::log_msg& msg) {
-  const std::string_view payload(msg.payload.data(), msg.payload.size());
-  if (payload.empty() || payload.front() != kFieldsMark) return {{}, payload};
-  const auto end = payload.find(kFieldsMark, 1);
-  if (end == std::string_view::npos) return {{}, payload};
-  return {payload.substr(1, end - 1), payload.substr(end + 1)};
+PayloadParts split(const spdlog::details::log_msg& msg) {
+  return split_payload({msg.payload.data(), msg.payload.size()});
 }
 
 // spdlog's %l spells "warning"; ours is "warn", padded to five so the messages line up.
@@ -100,7 +90,7 @@ class JsonFormatter final : public spdlog::formatter {
     const std::time_t time = static_cast<std::time_t>(whole.count());
     std::tm utc{};
     gmtime_r(&time, &utc);
-    const Parts parts = split(msg);
+    const PayloadParts parts = split(msg);
     fmt::format_to(fmt::appender(dest),
                    "{{\"ts\":\"{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z\",\"level\":\"{}\"{},"
                    "\"msg\":{}{}{}}}\n",
@@ -118,6 +108,13 @@ class JsonFormatter final : public spdlog::formatter {
 };
 
 }  // namespace
+
+PayloadParts split_payload(std::string_view payload) {
+  if (payload.empty() || payload.front() != kFieldsMark) return {{}, payload};
+  const auto end = payload.find(kFieldsMark, 1);
+  if (end == std::string_view::npos) return {{}, payload};
+  return {payload.substr(1, end - 1), payload.substr(end + 1)};
+}
 
 std::string json_string(std::string_view text) {
   return nlohmann::json(std::string(text))

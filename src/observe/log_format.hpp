@@ -38,4 +38,11 @@ std::string json_string(std::string_view text);
 /// starts with the mark (peer text) has it replaced before it is queued.
 inline constexpr char kFieldsMark = '\x1e';
 
+/// A payload split into its fields (JSON members, maybe empty) and its message.
+struct PayloadParts {
+  std::string_view fields;
+  std::string_view message;
+};
+PayloadParts split_payload(std::string_view payload);
+
 }  // namespace ringtunnel::observe::detail
