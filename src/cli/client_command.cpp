@@ -78,6 +78,12 @@ bool build_setup(const ClientFlags& flags, client::ClientSetup& setup) {
   setup.drain_timeout = drain_timeout(flags.common);
   setup.client_name = net::host_name();
   setup.data_dir = flags.common.data_dir;
+  if (!chosen_transport(flags.common, &setup.transport)) return false;
+  setup.tls_ca = flags.common.tls_ca;
+  setup.tls_server_name = flags.common.tls_server_name;
+  setup.tls_cert = flags.common.tls_cert;
+  setup.tls_key = flags.common.tls_key;
+  setup.tls_insecure_skip_verify = flags.common.tls_insecure_skip_verify;
   return true;
 }
 
@@ -204,6 +210,7 @@ void add_client_flags(CLI::App& command, ClientFlags& flags, TunnelsRequired req
       ->check(CLI::Range(1u, 65536u))
       ->capture_default_str();
   add_common_flags(*cmd, flags.common);
+  add_tls_flags(*cmd, flags.common, TlsRole::client);
 }
 
 void add_client_command(CLI::App& app, int& exit_code) {

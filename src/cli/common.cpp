@@ -27,15 +27,14 @@ void add_common_flags(CLI::App& command, CommonFlags& flags) {
       ->capture_default_str();
   command.add_option("--transport", flags.transport,
                      "How the session is secured: native (X25519 + Ed25519 handshake, "
-                     "AES-256-GCM frames)")
+                     "AES-256-GCM frames) or tls (TLS 1.3; see --tls-*). Both ends must agree")
       ->envname("RINGTUNNEL_TRANSPORT")
       ->check(CLI::Validator(
           [](const std::string& value) -> std::string {
-            if (value == "native") return "";
-            if (value == "tls") return "tls is not in this version yet; use native";
-            return "'" + value + "' is not a transport; use native";
+            if (tunnel::parse_transport(value)) return "";
+            return "'" + value + "' is not a transport; use native or tls";
           },
-          "native", "transport"))
+          "native|tls", "transport"))
       ->capture_default_str();
   command.add_flag("--log-json", flags.log_json,
                    "Log one JSON object per line (time, level, message, and session, client, "
@@ -96,6 +95,55 @@ void add_common_flags(CLI::App& command, CommonFlags& flags) {
   command.add_option("--data-dir", flags.data_dir,
                      "Where keys, known_hosts and authorized_keys live; default "
                      "$RINGTUNNEL_DATA_DIR, else ~/.ringtunnel");
+}
+
+void add_tls_flags(CLI::App& command, CommonFlags& flags, TlsRole role) {
+  const bool server = role == TlsRole::server;
+  command
+      .add_option("--tls-cert", flags.tls_cert,
+                  server ? "TLS: the certificate chain (PEM, leaf first) to present; default a "
+                           "self-signed certificate for the server key, which clients pin"
+                         : "TLS: a client certificate (PEM) for a server that asks for one "
+                           "(--tls-client-ca there)")
+      ->envname("RINGTUNNEL_TLS_CERT");
+  command.add_option("--tls-key", flags.tls_key, "TLS: the private key (PEM) of --tls-cert")
+      ->envname("RINGTUNNEL_TLS_KEY");
+  if (server) {
+    command
+        .add_option("--tls-client-ca", flags.tls_client_ca,
+                    "TLS: require client certificates that chain to this CA (PEM); such a "
+                    "client is admitted without authorized_keys")
+        ->envname("RINGTUNNEL_TLS_CLIENT_CA");
+    return;
+  }
+  command
+      .add_option("--tls-ca", flags.tls_ca,
+                  "TLS: check the server's certificate chain against this CA bundle (PEM), or "
+                  "'system' for the system's roots, and its name; default: pin the "
+                  "certificate's key in known_hosts, as the native transport does")
+      ->envname("RINGTUNNEL_TLS_CA");
+  command
+      .add_option("--tls-server-name", flags.tls_server_name,
+                  "TLS: the name sent as SNI and checked in the certificate with --tls-ca; "
+                  "default the server's host")
+      ->envname("RINGTUNNEL_TLS_SERVER_NAME");
+  command
+      .add_flag("--tls-insecure-skip-verify", flags.tls_insecure_skip_verify,
+                "TLS: check nothing about the server's certificate (tests only; warned on every "
+                "connect)")
+      ->envname("RINGTUNNEL_TLS_INSECURE_SKIP_VERIFY");
+}
+
+bool chosen_transport(const CommonFlags& flags, tunnel::Transport* transport) {
+  *transport = tunnel::parse_transport(flags.transport).value_or(tunnel::Transport::native);
+  const bool tls_flags = !flags.tls_cert.empty() || !flags.tls_key.empty() ||
+                         !flags.tls_client_ca.empty() || flags.tls_ca || flags.tls_server_name ||
+                         flags.tls_insecure_skip_verify;
+  if (*transport == tunnel::Transport::native && tls_flags) {
+    observe::log_error("--tls-* flags are for the TLS transport: add --transport tls");
+    return false;
+  }
+  return true;
 }
 
 bool start_logging(const CommonFlags& flags, const std::string& component) {

@@ -10,6 +10,7 @@
 #include "observe/log.hpp"
 #include "runtime/engine.hpp"
 #include "tunnel/heartbeat.hpp"
+#include "tunnel/transport.hpp"
 
 namespace ringtunnel::cli {
 
@@ -34,7 +35,24 @@ struct CommonFlags {
   double heartbeat_timeout_s = 60;
   double drain_timeout_s = 10;
   std::optional<std::string> data_dir;
+  // TLS transport (--transport tls). Server: --tls-cert/--tls-key/--tls-client-ca; client:
+  // all but --tls-client-ca.
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
+  std::optional<std::string> tls_ca;
+  std::optional<std::string> tls_server_name;
+  bool tls_insecure_skip_verify = false;
 };
+
+enum class TlsRole { server, client };
+
+/// Adds the TLS transport's flags for `role` to `command`.
+void add_tls_flags(CLI::App& command, CommonFlags& flags, TlsRole role);
+
+/// The transport --transport named (the flag's validator has checked it); false, with the
+/// message logged, when TLS flags are given for the native transport.
+bool chosen_transport(const CommonFlags& flags, tunnel::Transport* transport);
 
 /// Adds the logging, engine, session and --data-dir flags to `command`, each with its
 /// RINGTUNNEL_* environment variable.

@@ -46,6 +46,10 @@ bool server_setup(const ServerFlags& flags, server::ServerSetup& setup) {
   setup.heartbeat = *heartbeat;
   setup.drain_timeout = drain_timeout(flags.common);
   setup.host_name = net::host_name();
+  if (!chosen_transport(flags.common, &setup.transport)) return false;
+  setup.tls_cert = flags.common.tls_cert;
+  setup.tls_key = flags.common.tls_key;
+  setup.tls_client_ca = flags.common.tls_client_ca;
   return true;
 }
 
@@ -157,6 +161,7 @@ void add_server_flags(CLI::App& command, ServerFlags& flags) {
       ->check(CLI::Range(1u, 1u << 20))
       ->capture_default_str();
   add_common_flags(*cmd, flags.common);
+  add_tls_flags(*cmd, flags.common, TlsRole::server);
 }
 
 void add_server_command(CLI::App& app, int& exit_code) {

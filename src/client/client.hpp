@@ -2,8 +2,8 @@
 // Client: local listeners for -L forwards, sessions to the server on every core, trust.
 #pragma once
 
-#include <atomic>
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -13,6 +13,7 @@
 
 #include "client/host_trust.hpp"
 #include "crypto/ed25519.hpp"
+#include "crypto/tls/tls.hpp"
 #include "net/resolver.hpp"
 #include "net/socket_address.hpp"
 #include "net/unique_fd.hpp"
@@ -28,7 +29,7 @@
 namespace ringtunnel::client {
 
 struct ClientOptions {
-  std::string server_host;           ///< as written (a name, an IPv4 or IPv6 address)
+  std::string server_host;  ///< as written (a name, an IPv4 or IPv6 address)
   std::uint16_t server_port = 9000;
   std::vector<ForwardSpec> forwards;
   std::optional<std::string> token;  ///< the server's enrolment token
@@ -51,6 +52,10 @@ struct ClientOptions {
   /// Flows one UDP tunnel may have at once (all cores together); a new source past it is
   /// dropped.
   std::uint32_t udp_max_flows = 1024;
+  /// Set: the TLS transport (protocol.md §6) instead of the native handshake, and how the
+  /// server's certificate is checked (pin: known_hosts, as the native host key).
+  std::shared_ptr<const crypto::tls::TlsContext> tls;
+  crypto::tls::Verify tls_verify = crypto::tls::Verify::pin;
   /// Called once on core 0 when every session is up for the first time ("client ready").
   std::function<void()> on_ready;
   /// Called once, on whichever thread ends the client, with the message fatal() logged.
@@ -93,15 +98,15 @@ struct ClientCore;
 /// Counters summed over every core (read after the engine has stopped).
 struct ClientTotals {
   std::uint64_t sessions = 0;
-  std::uint64_t reconnects = 0;       ///< sessions set up again after one was lost (up again)
-  std::uint64_t streams = 0;          ///< accepted by the server
+  std::uint64_t reconnects = 0;  ///< sessions set up again after one was lost (up again)
+  std::uint64_t streams = 0;     ///< accepted by the server
   std::uint64_t streams_refused = 0;
-  std::uint64_t bytes_out = 0;        ///< from local applications to the server
-  std::uint64_t bytes_in = 0;         ///< back to them
+  std::uint64_t bytes_out = 0;  ///< from local applications to the server
+  std::uint64_t bytes_in = 0;   ///< back to them
   std::uint64_t udp_flows = 0;
   std::uint64_t udp_flows_expired = 0;
-  std::uint64_t datagrams_out = 0;    ///< UDP datagrams to the server
-  std::uint64_t datagrams_in = 0;     ///< UDP datagrams back from it
+  std::uint64_t datagrams_out = 0;      ///< UDP datagrams to the server
+  std::uint64_t datagrams_in = 0;       ///< UDP datagrams back from it
   std::uint64_t datagrams_dropped = 0;  ///< on this end, for any reason (no flow, no room ...)
 };
 

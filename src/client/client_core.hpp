@@ -15,6 +15,8 @@
 #include "client/udp_relay.hpp"
 #include "runtime/acceptor.hpp"
 #include "runtime/timer_heap.hpp"
+#include "tunnel/channel.hpp"
+#include "tunnel/handshake_reader.hpp"
 #include "tunnel/session.hpp"
 
 namespace ringtunnel::client {
@@ -45,10 +47,10 @@ struct ClientCore final : tunnel::SessionHandler {
     unsigned index;
     tunnel::Session* session = nullptr;  // while it is up
     runtime::Clock::time_point up_since{};
-    std::coroutine_handle<> keeper;      // waiting for `session` to end
-    std::string ended_because;           // why the last session ended, for the reconnect line
+    std::coroutine_handle<> keeper;  // waiting for `session` to end
+    std::string ended_because;       // why the last session ended, for the reconnect line
     Backoff backoff;
-    runtime::Cancellation pause;         // cuts the backoff pause when the client stops
+    runtime::Cancellation pause;  // cuts the backoff pause when the client stops
     bool ever_up = false;
   };
   struct Waiting {  // a local connection with no session to carry it yet
@@ -89,7 +91,7 @@ struct ClientCore final : tunnel::SessionHandler {
   Client& client;
   runtime::Reactor& reactor;
   std::vector<std::unique_ptr<Listening>> listeners;  // stable: accept loops hold them
-  std::vector<std::unique_ptr<UdpRelay>> relays;  // UDP tunnels (they outlive the sessions)
+  std::vector<std::unique_ptr<UdpRelay>> relays;      // UDP tunnels (they outlive the sessions)
   std::vector<std::unique_ptr<Slot>> slots;
   std::unordered_map<tunnel::Session*, std::unique_ptr<tunnel::Session>> sessions;
   std::unordered_set<runtime::Cancellation*> setups;  // session set-ups in progress (cut at stop)
@@ -97,7 +99,7 @@ struct ClientCore final : tunnel::SessionHandler {
   std::deque<Waiting> waiting;
   runtime::Timer wait_timer;
   runtime::Timer drain_deadline;  // at stop: sessions still draining are closed then
-  ClientTotals totals;  // of the sessions that have ended here
+  ClientTotals totals;            // of the sessions that have ended here
   unsigned tasks = 0;
   bool accepting = false;
   bool serve_scheduled = false;  // a serve_waiting is due next turn
@@ -109,6 +111,16 @@ struct ClientCore final : tunnel::SessionHandler {
   /// Connects, authenticates and starts a session for `slot` (session_setup.cpp). On `retry`,
   /// `*why` says what went wrong; on `fatal` the client has been told (Client::fatal).
   runtime::Task<Setup> connect_session(Slot& slot, std::string* why);
+  /// A handshake's outcome on either transport.
+  struct Handshaken {
+    std::unique_ptr<tunnel::Channel> channel;
+    tunnel::AuthParams params;
+    std::string server_fingerprint;  ///< the identity key's, or the TLS certificate's pin
+    tunnel::Leftover leftover;
+  };
+  /// The handshake on the client's transport over `fd`; the server's or the TLS library's
+  /// words about a failure in `*detail`.
+  runtime::Task<Result<Handshaken>> handshake(int fd, std::string* detail);
   /// Starts accepting on `listening` (its acceptor and loop).
   void accept_on(Listening& listening);
   runtime::Task<void> accept_loop(Listening& listening);

@@ -43,6 +43,46 @@ bool parse_forwards(const std::vector<std::string>& texts, const std::string& bi
   return true;
 }
 
+namespace {
+
+// The TLS context and how the server's certificate is checked; contradictory flags refused.
+bool prepare_tls(const ClientSetup& setup, ClientOptions& options, std::string* failure) {
+  crypto::tls::ClientConfig tls;
+  const bool pins = setup.server_fingerprint || setup.accept_new_host;
+  if (setup.tls_insecure_skip_verify && (setup.tls_ca || pins)) {
+    *failure =
+        "--tls-insecure-skip-verify checks nothing; it cannot go with --tls-ca, "
+        "--server-fingerprint or --accept-new-host";
+    return false;
+  }
+  if (setup.tls_ca && pins) {
+    *failure =
+        "--server-fingerprint and --accept-new-host pin the server's key in known_hosts; "
+        "with --tls-ca the CA and the name are checked instead: use one or the other";
+    return false;
+  }
+  if (setup.tls_insecure_skip_verify) {
+    tls.verify = crypto::tls::Verify::insecure;
+  } else if (setup.tls_ca) {
+    tls.verify = crypto::tls::Verify::ca;
+    if (*setup.tls_ca != "system") tls.ca_file = *setup.tls_ca;
+  }
+  tls.server_name = setup.tls_server_name.value_or(options.server_host);
+  tls.cert_file = setup.tls_cert;
+  tls.key_file = setup.tls_key;
+  std::string error;
+  auto context = crypto::tls::TlsContext::client(tls, &error);
+  if (!context) {
+    *failure = error;
+    return false;
+  }
+  options.tls = std::move(*context);
+  options.tls_verify = tls.verify;
+  return true;
+}
+
+}  // namespace
+
 bool prepare_client(const ClientSetup& setup, PreparedClient& out, std::string* failure) {
   ClientOptions& options = out.options;
   options.server_host = setup.server_host;
@@ -96,6 +136,9 @@ bool prepare_client(const ClientSetup& setup, PreparedClient& out, std::string* 
                       crypto::fingerprint(identity->public_key()));
   }
   options.known_hosts_path = setup.known_hosts_file.value_or(dir->file("known_hosts"));
+  if (setup.transport == tunnel::Transport::tls && !prepare_tls(setup, options, failure)) {
+    return false;
+  }
   out.identity.emplace(std::move(identity).value());
   out.data_dir = dir->path();
   return true;

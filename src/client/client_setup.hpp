@@ -13,6 +13,7 @@
 #include "crypto/ed25519.hpp"
 #include "protocol/limits.hpp"
 #include "tunnel/heartbeat.hpp"
+#include "tunnel/transport.hpp"
 
 namespace ringtunnel::client {
 
@@ -36,6 +37,15 @@ struct ClientSetup {
   std::optional<std::string> data_dir;    ///< nullopt: $RINGTUNNEL_DATA_DIR, else ~/.ringtunnel
   std::optional<std::string> key_file;    ///< default <data dir>/key
   std::optional<std::string> known_hosts_file;  ///< default <data dir>/known_hosts
+  tunnel::Transport transport = tunnel::Transport::native;
+  /// TLS transport. Without tls_ca the certificate's key is pinned in known_hosts like the
+  /// native host key; with it ("system": the system's roots) the chain and the name
+  /// (tls_server_name, default the server host) are checked instead.
+  std::optional<std::string> tls_ca;
+  std::optional<std::string> tls_server_name;
+  std::string tls_cert;  ///< client certificate for a server that asks for one (mTLS)
+  std::string tls_key;
+  bool tls_insecure_skip_verify = false;  ///< check nothing (warned on every connect)
 };
 
 struct PreparedClient {

@@ -11,6 +11,8 @@
 #include "protocol/reason.hpp"
 #include "tunnel/aead_channel.hpp"
 #include "tunnel/handshake_io.hpp"
+#include "tunnel/tls_channel.hpp"
+#include "tunnel/tls_handshake_io.hpp"
 
 namespace ringtunnel::client {
 namespace {
@@ -48,8 +50,17 @@ std::string describe_setup_failure(const std::string& server, std::error_code er
       return "the server " + server + " is busy with other handshakes; try again shortly";
     case Reason::version_unsupported:
     case Reason::aead_unsupported:
-      return "the server " + server + " and this client have no protocol version or cipher in "
-             "common (" + error.message() + ")";
+      return "the server " + server +
+             " and this client have no protocol version or cipher in "
+             "common (" +
+             error.message() + ")";
+    case Reason::certificate_rejected:
+      return "TLS with " + server + ": a certificate was refused: " + server_message +
+             " (this client checks the server's with --tls-ca/--tls-server-name, or pins it in "
+             "known_hosts; the server checks the client's against its --tls-client-ca)";
+    case Reason::tls_failed:
+      return "the TLS handshake with " + server + " failed: " + server_message +
+             " (is the server started with --transport tls? It must speak TLS 1.3)";
     default:
       break;
   }
@@ -73,6 +84,8 @@ bool retry_can_fix(std::error_code error) noexcept {
     case Reason::aead_unsupported:
     case Reason::identity_changed:
     case Reason::bad_signature:
+    case Reason::certificate_rejected:
+    case Reason::tls_failed:
       return false;
     default:
       return true;  // server_full, server_busy, rate_limited, timeouts: they pass
@@ -86,8 +99,8 @@ Task<Setup> ClientCore::connect_session(Slot& slot, std::string* why) {
   runtime::Cancellation cancel;
   setups.insert(&cancel);
   const runtime::OpOptions setup{.timeout = options.connect_timeout, .cancellation = &cancel};
-  auto addresses = co_await client.resolver().resolve(options.server_host, options.server_port,
-                                                      setup);
+  auto addresses =
+      co_await client.resolver().resolve(options.server_host, options.server_port, setup);
   Result<std::pair<net::UniqueFd, net::SocketAddress>> connected = errno_code(ECANCELED);
   if (addresses) connected = co_await net::connect_first(std::move(*addresses), setup);
   setups.erase(&cancel);
@@ -102,19 +115,14 @@ Task<Setup> ClientCore::connect_session(Slot& slot, std::string* why) {
   }
   net::UniqueFd socket = std::move(connected->first);
   handshaking.insert(socket.get());
-  tunnel::ClientHandshake handshake(client.identity(), options.token, options.client_name);
-  tunnel::TrustDecision trust = [this](const tunnel::ServerIdentity& identity) {
-    return client.trust(identity);
-  };
-  std::string server_message;
-  auto result = co_await tunnel::run_client_handshake(socket.get(), handshake, std::move(trust),
-                                                      options.handshake_timeout, &server_message);
+  std::string detail;
+  auto result = co_await handshake(socket.get(), &detail);
   handshaking.erase(socket.get());
   if (stopping) co_return Setup::stopped;
   if (!result) {
     // identity_changed is reported by trust() itself, with the full warning.
     if (result.error() == Reason::identity_changed) co_return Setup::fatal;
-    std::string text = describe_setup_failure(server, result.error(), server_message,
+    std::string text = describe_setup_failure(server, result.error(), detail,
                                               crypto::fingerprint(client.identity().public_key()));
     if (!retry_can_fix(result.error())) {
       client.fatal(text);
@@ -123,11 +131,8 @@ Task<Setup> ClientCore::connect_session(Slot& slot, std::string* why) {
     *why = std::move(text);
     co_return Setup::retry;
   }
-  const tunnel::AuthParams& params = result->established.params;
-  auto channel = tunnel::AeadChannel::create(result->established, protocol::Role::client,
-                                             tunnel::Channel::Clock::now());
-  auto ring = channel ? tunnel::Session::make_receive_ring(**channel)
-                      : Result<runtime::MirroredBuffer>(channel.error());
+  const tunnel::AuthParams& params = result->params;
+  auto ring = tunnel::Session::make_receive_ring(*result->channel);
   if (!ring) {  // out of memory or address space: may pass
     *why = "cannot start a session: " + ring.error().message();
     co_return Setup::retry;
@@ -143,18 +148,63 @@ Task<Setup> ClientCore::connect_session(Slot& slot, std::string* why) {
       std::min(config.heartbeat.interval, std::chrono::milliseconds(params.heartbeat_ms));
   config.name = "session " + std::to_string(slot.index) + " to " + server;
   auto session = std::make_unique<tunnel::Session>(std::move(*ring), std::move(socket),
-                                                   std::move(*channel), std::move(config), *this,
-                                                   std::move(result->leftover));
+                                                   std::move(result->channel), std::move(config),
+                                                   *this, std::move(result->leftover));
   tunnel::Session* raw = session.get();
   sessions.emplace(raw, std::move(session));
   slot.session = raw;
   slot.up_since = runtime::Clock::now();
   raw->start();
   observe::log_with(observe::LogLevel::info, observe::LogFields{.session = raw->name()},
-                    "{}: up (server identity {}{}{})", raw->name(),
-                    result->established.peer.fingerprint, params.message.empty() ? "" : "; ",
-                    params.message);
+                    "{}: up (server {} {}{}{})", raw->name(),
+                    options.tls ? "certificate" : "identity", result->server_fingerprint,
+                    params.message.empty() ? "" : "; ", params.message);
   co_return Setup::up;
+}
+
+Task<Result<ClientCore::Handshaken>> ClientCore::handshake(int fd, std::string* detail) {
+  const ClientOptions& options = client.options();
+  tunnel::TrustDecision trust = [this](const tunnel::ServerIdentity& identity) {
+    return client.trust(identity);
+  };
+  if (options.tls) {
+    if (options.tls_verify == crypto::tls::Verify::insecure) {
+      observe::log_warn(
+          "{}: --tls-insecure-skip-verify: the server's certificate is NOT checked; "
+          "anyone on the path can read and change this session",
+          client.server_label());
+    }
+    if (options.tls_verify != crypto::tls::Verify::pin) trust = nullptr;
+    tunnel::TlsClientCredentials credentials{&client.identity(), options.token,
+                                             options.client_name};
+    std::string server_message;
+    auto done = co_await tunnel::run_client_tls_handshake(
+        fd, *options.tls, std::move(credentials), std::move(trust), options.handshake_timeout,
+        &server_message, detail);
+    if (!server_message.empty()) *detail = server_message;
+    if (!done) co_return done.error();
+    Handshaken result;
+    result.params = std::move(done->params);
+    result.server_fingerprint =
+        done->peer.fingerprint.empty() ? "(unpinned)" : done->peer.fingerprint;
+    result.channel = std::make_unique<tunnel::TlsChannel>(std::move(done->connection),
+                                                          tunnel::Channel::Clock::now());
+    result.leftover = std::move(done->leftover);
+    co_return result;
+  }
+  tunnel::ClientHandshake native(client.identity(), options.token, options.client_name);
+  auto done = co_await tunnel::run_client_handshake(fd, native, std::move(trust),
+                                                    options.handshake_timeout, detail);
+  if (!done) co_return done.error();
+  auto channel = tunnel::AeadChannel::create(done->established, protocol::Role::client,
+                                             tunnel::Channel::Clock::now());
+  if (!channel) co_return channel.error();
+  Handshaken result;
+  result.params = done->established.params;
+  result.server_fingerprint = done->established.peer.fingerprint;
+  result.channel = std::move(*channel);
+  result.leftover = std::move(done->leftover);
+  co_return result;
 }
 
 }  // namespace ringtunnel::client

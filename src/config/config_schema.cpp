@@ -37,6 +37,12 @@ constexpr std::array kSchema = {
     KeySpec{"trust_first_client", kServer, Shape::boolean, "--trust-first-client"},
     KeySpec{"max_streams", kServer, Shape::scalar, "--max-streams"},
     KeySpec{"transport", kAll, Shape::scalar, "--transport"},
+    KeySpec{"tls_cert", kAll, Shape::path, "--tls-cert"},
+    KeySpec{"tls_key", kAll, Shape::path, "--tls-key"},
+    KeySpec{"tls_client_ca", kServer, Shape::path, "--tls-client-ca"},
+    KeySpec{"tls_ca", kClient, Shape::scalar, "--tls-ca"},
+    KeySpec{"tls_server_name", kClient, Shape::scalar, "--tls-server-name"},
+    KeySpec{"tls_insecure_skip_verify", kClient, Shape::boolean, "--tls-insecure-skip-verify"},
     KeySpec{"health_port", kServer, Shape::scalar, "", false,
             "the health endpoint is not built yet"},
     // Logging.

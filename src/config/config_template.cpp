@@ -35,7 +35,12 @@ defaults:
   # io_backend: auto         # auto, io_uring or epoll
   # idle_poll_us: 50         # microseconds a reactor polls before it sleeps
   # pin_threads: auto        # yes, no, auto (pin only with 4 CPUs or more)
-  # transport: native        # native (X25519 + Ed25519, AES-256-GCM)
+  # transport: native        # native (X25519 + Ed25519, AES-256-GCM) or tls (TLS 1.3)
+  # tls_ca: system           # tls: check the server's chain (a PEM file, or system); default pin
+  # tls_server_name: relay.example.com   # tls: SNI and the name checked with tls_ca
+  # tls_cert: client.pem     # tls: a client certificate, for a server with tls_client_ca
+  # tls_key: client.key
+  # tls_insecure_skip_verify: false   # tls: check nothing at all (tests only; warned each time)
 
 # `ringtunnel connect NAME` runs one; flags given there override it (connect dev --bind 0.0.0.0 -v).
 profiles:
@@ -61,7 +66,10 @@ server:
   # trust_first_client: false
   # max_streams: 8192        # streams per client session
   # drain_timeout: 10
-  # transport: native
+  # transport: native        # or tls: TLS 1.3, self-signed for the server key unless:
+  # tls_cert: /etc/ringtunnel/fullchain.pem
+  # tls_key: /etc/ringtunnel/privkey.pem
+  # tls_client_ca: /etc/ringtunnel/clients-ca.pem   # require client certificates
   # health_port: 9090        # in the schema; the health endpoint is not built yet
   # verbose, log_level, log_json, log_file, heartbeat_interval, heartbeat_timeout,
   # stream_window, threads, io_backend, idle_poll_us and pin_threads work here too.

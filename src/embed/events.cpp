@@ -51,7 +51,8 @@ void EventScope::emit(Event::Kind kind, const std::string& message) const {
 Outcome check_common(const EmbedCommon& common, std::optional<std::string>* token) {
   if (common.transport != "native") {
     return Outcome::failure("transport '" + common.transport +
-                            "': this version has only the native transport");
+                            "': the embedding API offers only the native transport so far (the "
+                            "CLI has --transport tls)");
   }
   if (!valid_backend_name(common.engine.backend)) {
     return Outcome::failure("io backend '" + common.engine.backend +

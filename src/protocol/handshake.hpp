@@ -40,6 +40,12 @@ inline constexpr std::size_t kServerHelloSignedSize = kServerHelloSize - kSignat
 /// the token key is H(kTokenLabel || token), with no separator.
 inline constexpr std::string_view kServerSignatureLabel = "ringtunnel v1 server";
 inline constexpr std::string_view kClientSignatureLabel = "ringtunnel v1 client";
+/// The TLS transport's ClientAuth signs this label and the TLS exporter value (protocol.md §6),
+/// so a signature made for one transport is never accepted by the other. (Labels are 20 bytes.)
+inline constexpr std::string_view kTlsClientSignatureLabel = "ringtunnel v1 tlscli";
+static_assert(kTlsClientSignatureLabel.size() == kClientSignatureLabel.size());
+/// The RFC 8446 §7.5 exporter label whose 32 bytes stand in for th1 on the TLS transport.
+inline constexpr std::string_view kTlsExporterLabel = "EXPORTER-ringtunnel-v1-client-auth";
 inline constexpr std::string_view kTokenLabel = "ringtunnel v1 token";
 /// Both signature labels are 20 bytes, so every signature input is 53 bytes.
 inline constexpr std::size_t kSignatureInputSize = 20 + 1 + 32;

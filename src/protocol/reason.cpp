@@ -72,6 +72,10 @@ const char* to_string(Reason reason) noexcept {
       return "stream_reset";
     case Reason::shutting_down:
       return "shutting_down";
+    case Reason::certificate_rejected:
+      return "certificate_rejected";
+    case Reason::tls_failed:
+      return "tls_failed";
   }
   return "unknown";
 }

@@ -40,6 +40,8 @@ enum class Reason : uint16_t {
   rate_limited = 26,
   stream_reset = 27,
   shutting_down = 28,
+  certificate_rejected = 29,  ///< TLS transport: a certificate did not verify
+  tls_failed = 30,            ///< TLS transport: the TLS handshake or a record failed
 };
 
 }  // namespace ringtunnel::protocol

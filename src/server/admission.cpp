@@ -87,7 +87,8 @@ std::optional<tunnel::Admission> Admission::enrol(const tunnel::ClientClaim& cla
 tunnel::Admission Admission::decide(const tunnel::ClientClaim& claim,
                                     const net::SocketAddress& from) {
   const crypto::PublicKey& key = claim.client_identity;
-  const bool known = keys_.contains(key);
+  // A client certificate that chained to --tls-client-ca is a credential of its own.
+  const bool known = keys_.contains(key) || claim.certificate_verified;
   const bool enrolling =
       !known && (claim.token_valid || (options_.trust_first_client && keys_.empty()));
   if ((known || enrolling) && !active_.contains(key) && active_.size() >= options_.max_clients) {
@@ -110,6 +111,7 @@ tunnel::Admission Admission::decide(const tunnel::ClientClaim& claim,
                         "(--token)");
     }
   }
+  if (claim.certificate_verified) certified_.insert(key);
   return accept(key);
 }
 
@@ -117,7 +119,7 @@ std::vector<crypto::PublicKey> Admission::replace_keys(crypto::AuthorizedKeys ke
   keys_ = std::move(keys);
   std::vector<crypto::PublicKey> revoked;
   for (const auto& [key, sessions] : active_) {
-    if (!keys_.contains(key)) revoked.push_back(key);
+    if (!keys_.contains(key) && !certified_.contains(key)) revoked.push_back(key);
   }
   return revoked;
 }
@@ -125,7 +127,10 @@ std::vector<crypto::PublicKey> Admission::replace_keys(crypto::AuthorizedKeys ke
 void Admission::session_ended(const crypto::PublicKey& key) {
   auto it = active_.find(key);
   if (it == active_.end()) return;
-  if (--it->second == 0) active_.erase(it);
+  if (--it->second == 0) {
+    active_.erase(it);
+    certified_.erase(key);
+  }
 }
 
 }  // namespace ringtunnel::server

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <deque>
 #include <map>
+#include <set>
 #include <vector>
 #include <optional>
 #include <string>
@@ -74,6 +75,7 @@ class Admission {
   crypto::AuthorizedKeys keys_;
   AdmissionOptions options_;
   std::map<crypto::PublicKey, unsigned> active_;  // key -> live sessions
+  std::set<crypto::PublicKey> certified_;  // active keys admitted by a client certificate
   std::unordered_map<std::string, std::deque<Clock::time_point>> failures_;  // by address
   std::size_t pending_ = 0;
 };

@@ -10,6 +10,7 @@
 
 #include "crypto/authorized_keys.hpp"
 #include "crypto/ed25519.hpp"
+#include "crypto/tls/tls.hpp"
 #include "net/resolver.hpp"
 #include "net/socket_address.hpp"
 #include "observe/live_status.hpp"
@@ -40,6 +41,9 @@ struct ServerOptions {
   /// On SIGINT/SIGTERM open streams get this long to finish (GOAWAY first); then the sessions
   /// still open are closed.
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(10)};
+  /// Set: the TLS transport (protocol.md §6) with these certificates, instead of the native
+  /// handshake. Immutable, shared by every core.
+  std::shared_ptr<const crypto::tls::TlsContext> tls;
 };
 
 /// Counters summed over every core (read after the engine has stopped).

@@ -12,6 +12,9 @@
 #include "runtime/acceptor.hpp"
 #include "runtime/task.hpp"
 #include "server/server.hpp"
+#include "tunnel/channel.hpp"
+#include "tunnel/handshake.hpp"
+#include "tunnel/handshake_reader.hpp"
 #include "tunnel/session.hpp"
 
 namespace ringtunnel::server {
@@ -33,8 +36,15 @@ struct ServerCore final : tunnel::SessionHandler {
   runtime::Task<void> serve(net::UniqueFd connection);
   runtime::Task<void> refuse_at_accept(net::UniqueFd connection, const net::SocketAddress& from,
                                        protocol::Reason reason);
-  void start_session(net::UniqueFd connection, tunnel::ServerHandshakeResult result,
-                     const net::SocketAddress& from);
+  /// A handshake's outcome on either transport: the channel and who the client is.
+  struct Admitted {
+    std::unique_ptr<tunnel::Channel> channel;
+    tunnel::ClientClaim claim;
+    tunnel::Leftover leftover;
+  };
+  runtime::Task<Result<Admitted>> handshake(int fd, const net::SocketAddress& peer,
+                                            tunnel::ClientClaim* claim, std::string* detail);
+  void start_session(net::UniqueFd connection, Admitted admitted, const net::SocketAddress& from);
   runtime::Task<void> connect_target(tunnel::Session& session, tunnel::Stream& stream);
   void release_client(const crypto::PublicKey& key);
   /// Stop accepting; GOAWAY to every session, which closes once its streams are done or when

@@ -63,6 +63,45 @@ bool settle_token(const ServerSetup& setup, const config::DataDir& dir, bool no_
   return true;
 }
 
+// The TLS transport's certificate: the operator's (--tls-cert/--tls-key), or a self-signed one
+// for the identity key, so its pin is the fingerprint the native transport shows.
+bool prepare_tls(const ServerSetup& setup, const config::DataDir& dir, ServerOptions& options,
+                 std::string* failure) {
+  crypto::tls::ServerConfig tls;
+  tls.client_ca_file = setup.tls_client_ca;
+  if (setup.tls_cert.empty() != setup.tls_key.empty()) {
+    *failure =
+        "--tls-cert and --tls-key go together: give both, or neither for a self-signed "
+        "certificate";
+    return false;
+  }
+  std::string error;
+  if (setup.tls_cert.empty()) {
+    tls.key_file = dir.file("server_key");
+    tls.cert_file = dir.file("tls_cert.pem");
+    if (!crypto::tls::ensure_self_signed(tls.key_file, tls.cert_file, &error)) {
+      *failure = error;
+      return false;
+    }
+  } else {
+    tls.cert_file = setup.tls_cert;
+    tls.key_file = setup.tls_key;
+  }
+  auto context = crypto::tls::TlsContext::server(tls, &error);
+  if (!context) {
+    *failure = error;
+    return false;
+  }
+  auto pin = crypto::tls::certificate_pin(tls.cert_file, &error);
+  observe::log_info(
+      "TLS transport: certificate {} ({}, pin {}){}", tls.cert_file,
+      setup.tls_cert.empty() ? "self-signed for the identity key" : "given", pin ? *pin : error,
+      tls.client_ca_file.empty() ? ""
+                                 : "; client certificates must chain to " + tls.client_ca_file);
+  options.tls = std::move(*context);
+  return true;
+}
+
 }  // namespace
 
 bool prepare_server(const ServerSetup& setup, const config::ConfigFile& file, PreparedServer& out,
@@ -137,6 +176,10 @@ bool prepare_server(const ServerSetup& setup, const config::ConfigFile& file, Pr
         "--trust-first-client: the first client to connect will be enrolled "
         "without a token; its fingerprint will be logged");
   }
+  if (setup.transport == tunnel::Transport::tls &&
+      !prepare_tls(setup, *dir, out.options, failure)) {
+    return false;
+  }
   out.data_dir = dir->path();
   out.identity.emplace(std::move(identity).value());
   out.keys.emplace(std::move(keys).value());
@@ -170,8 +213,8 @@ ServerStart start_on_every_core(runtime::Engine& engine, Server& server, std::st
   }
   for (unsigned seen = tried.load(); seen < engine.size(); seen = tried.load()) tried.wait(seen);
   if (failed) {
-    *failure = "cannot listen on " + server.options().listen.to_string() + ": " +
-               std::strerror(failed);
+    *failure =
+        "cannot listen on " + server.options().listen.to_string() + ": " + std::strerror(failed);
     engine.stop();
     return ServerStart::listen_failed;
   }

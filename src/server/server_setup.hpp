@@ -16,6 +16,7 @@
 #include "runtime/engine.hpp"
 #include "server/server.hpp"
 #include "tunnel/heartbeat.hpp"
+#include "tunnel/transport.hpp"
 
 namespace ringtunnel::server {
 
@@ -34,6 +35,13 @@ struct ServerSetup {
   tunnel::HeartbeatConfig heartbeat;
   std::chrono::milliseconds drain_timeout{std::chrono::seconds(10)};
   std::string host_name = "localhost";  ///< named in the client command printed at first start
+  tunnel::Transport transport = tunnel::Transport::native;
+  /// TLS transport: the certificate chain and key (both empty: a self-signed certificate for
+  /// the identity key, made in the data dir), and the CA client certificates must chain to
+  /// (empty: no client certificates asked for).
+  std::string tls_cert;
+  std::string tls_key;
+  std::string tls_client_ca;
 };
 
 struct PreparedServer {

@@ -12,6 +12,7 @@
 #include "protocol/problem.hpp"
 #include "protocol/reason.hpp"
 #include "protocol/wire.hpp"
+#include "tunnel/client_auth.hpp"
 
 namespace ringtunnel::tunnel {
 namespace {
@@ -126,18 +127,8 @@ Result<ServerIdentity> ClientHandshake::on_server_hello(std::span<const std::byt
 
 Result<std::vector<std::byte>> ClientHandshake::client_auth_record() {
   if (state_ != State::server_verified) return handshake_out_of_order();
-  protocol::ClientAuth auth;
-  auth.client_identity = identity_->public_key();
-  auth.signature =
-      identity_->sign(protocol::signature_input(protocol::kClientSignatureLabel, th1_));
-  if (token_key_) {
-    Secret mac = token_mac(token_key_->span(), th1_);
-    auth.token_mac.emplace();
-    std::copy(mac.span().begin(), mac.span().end(), auth.token_mac->begin());
-  }
-  auth.client_name = client_name_;
-  auto plaintext = protocol::encode(auth);
-  if (auth.token_mac) crypto::secure_wipe(*auth.token_mac);
+  auto plaintext =
+      make_client_auth(*identity_, token_key_, client_name_, protocol::kClientSignatureLabel, th1_);
   token_key_.reset();
   if (!plaintext) return fail(plaintext.error());
   auto record = seal_handshake_record(*hs_c2s_, *plaintext);

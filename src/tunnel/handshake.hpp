@@ -61,6 +61,10 @@ struct ClientClaim {
   bool token_valid = false;
   bool token_presented = false;  ///< a token MAC was sent, valid or not
   std::string client_name;
+  /// TLS transport with --tls-client-ca: the client's certificate chained to that CA, which
+  /// admits it as authorized_keys would (the certificate is the credential).
+  bool certificate_verified = false;
+  std::string certificate_subject;  ///< of that certificate, for logs
 };
 
 /// Both directions of a session's record layer, as seen from one end.

@@ -14,6 +14,7 @@
 #include "runtime/result.hpp"
 #include "runtime/task.hpp"
 #include "tunnel/client_handshake.hpp"
+#include "tunnel/handshake_reader.hpp"
 #include "tunnel/server_handshake.hpp"
 
 namespace ringtunnel::tunnel {
@@ -26,8 +27,6 @@ namespace ringtunnel::tunnel {
 // socket (ETIMEDOUT once the deadline passed, ECONNRESET, EPIPE; ECONNABORTED when the peer
 // closed mid-handshake). Must run on a reactor thread; `fd` is borrowed.
 
-/// Bytes read past the end of the handshake: the start of the session's record stream.
-using Leftover = std::vector<std::byte>;
 
 /// What the client learnt: the traffic secrets, and the server's own words if it refused.
 struct ClientHandshakeResult {

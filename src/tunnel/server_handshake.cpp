@@ -11,6 +11,7 @@
 #include "crypto/x25519.hpp"
 #include "protocol/handshake.hpp"
 #include "protocol/wire.hpp"
+#include "tunnel/client_auth.hpp"
 
 namespace ringtunnel::tunnel {
 namespace {
@@ -22,15 +23,6 @@ std::error_code reason(Reason r) noexcept {
 }
 
 // True when the client's token MAC is the MAC of `expected` over th1 (constant time).
-bool token_matches(const std::optional<protocol::Bytes32>& mac,
-                   std::optional<std::string_view> expected,
-                   std::span<const std::byte, kSecretSize> th1) noexcept {
-  if (!mac || !expected || expected->empty()) return false;
-  const Secret key = token_key(*expected);
-  const Secret want = token_mac(key.span(), th1);
-  return crypto::constant_time_equal(*mac, want.span());
-}
-
 // A refusal message fit for the str8: at most 255 bytes, cut on a UTF-8 boundary.
 std::string fit_message(std::string message) {
   if (message.size() > protocol::kMaxStr8) message.resize(protocol::kMaxStr8);
@@ -144,20 +136,10 @@ Result<ClientClaim> ServerHandshake::on_client_auth(
   auto opened = open_record(*hs_c2s_, 0, record);
   if (!opened) return fail(opened.error());
   const auto plaintext = record.subspan(protocol::kRecordHeaderSize, *opened);
-  auto auth = protocol::decode_client_auth(plaintext);
-  if (!auth) return fail(auth.error());
-  const auto input = protocol::signature_input(protocol::kClientSignatureLabel, th1_);
-  if (!crypto::ed25519_verify(auth->client_identity, input, auth->signature)) {
-    return fail(reason(Reason::bad_signature));
-  }
+  auto claim = check_client_auth(plaintext, protocol::kClientSignatureLabel, th1_, expected_token);
+  if (!claim) return fail(claim.error());
   th2_ = transcript_hash(th1_, plaintext);
-  ClientClaim claim;
-  claim.client_identity = auth->client_identity;
-  claim.client_fingerprint = make_identity(auth->client_identity).fingerprint;
-  claim.token_valid = token_matches(auth->token_mac, expected_token, th1_);
-  claim.token_presented = auth->token_mac.has_value();
-  claim.client_name = std::move(auth->client_name);
-  client_ = PeerIdentity{claim.client_identity, claim.client_fingerprint};
+  client_ = PeerIdentity{claim->client_identity, claim->client_fingerprint};
   hs_c2s_.reset();
   state_ = State::claimed;
   return claim;

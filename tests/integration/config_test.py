@@ -165,10 +165,11 @@ profiles:
     check(rc == 2 and "accept_new_hots: unknown key; did you mean 'accept_new_host'?" in out,
           f"config show must warn about the misspelt key and fail on 999, got {rc}: {out}")
     # The server's section is checked the same way.
-    server_dir = data_dir(t, "server", "server:\n  port: 9000\n  transport: tls\n")
+    server_dir = data_dir(t, "server", "server:\n  port: 9000\n  transport: quic\n")
     rc, out = run(t, ["server", "--data-dir", server_dir, "--port", "0"])
-    check(rc == 2 and "config.yaml:3: server.transport: --transport: tls is not in this version"
-          in out, f"an unsupported transport must be refused with file and line: {rc}: {out}")
+    check(rc == 2 and "config.yaml:3: server.transport: --transport: 'quic' is not a transport; "
+          "use native or tls" in out,
+          f"an unknown transport must be refused with file and line: {rc}: {out}")
     with open(os.path.join(server_dir, "config.yaml"), "w") as f:
         f.write("server:\n  port: [1, 2]\n")
     rc, out = run(t, ["server", "--data-dir", server_dir])
