@@ -69,7 +69,7 @@ Result<std::size_t> TlsChannel::seal(std::span<const ConstBytes> pieces, std::sp
   staging_.resize(total);
   std::size_t at = 0;
   for (const ConstBytes& piece : pieces) {
-    std::memcpy(staging_.data() + at, piece.data(), piece.size());
+    if (!piece.empty()) std::memcpy(staging_.data() + at, piece.data(), piece.size());
     at += piece.size();
   }
   if (records_on_key_ >= protocol::kKeyUpdateRecords ||

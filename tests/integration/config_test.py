@@ -390,6 +390,8 @@ def case_log_json(t):
         s.settimeout(10)
         check(s.recv(1) == b"", "a refused tunnel's connection must be closed")
     server.wait_for(r"refused: port_not_allowed", "the refusal")
+    # The client's log is asynchronous: its line may land after the connection closed.
+    client.wait_for(r"refused by the peer", "the client's refusal line")
 
     def entries(text, who):
         parsed = []

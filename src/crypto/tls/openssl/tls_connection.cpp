@@ -42,7 +42,7 @@ int wire_write(BIO* bio, const char* data, int size) {
   const auto bytes = std::as_bytes(std::span(data, static_cast<std::size_t>(size)));
   const std::size_t room = wire->out.size() - wire->written;
   const std::size_t direct = wire->queued.empty() ? std::min(room, bytes.size()) : 0;
-  std::memcpy(wire->out.data() + wire->written, bytes.data(), direct);
+  if (direct > 0) std::memcpy(wire->out.data() + wire->written, bytes.data(), direct);
   wire->written += direct;
   if (direct < bytes.size()) {
     if (wire->queued.size() + bytes.size() - direct > kMaxQueuedOutput) {
@@ -231,7 +231,7 @@ Result<std::size_t> TlsConnection::write(std::span<const std::byte> plaintext,
                                          std::span<std::byte> out) noexcept {
   if (out.size() < sealed_size(plaintext.size())) return errno_code(EINVAL);
   Wire& wire = impl_->wire;
-  std::memcpy(out.data(), wire.queued.data(), wire.queued.size());
+  if (!wire.queued.empty()) std::memcpy(out.data(), wire.queued.data(), wire.queued.size());
   wire.out = out;
   wire.written = wire.queued.size();
   wire.queued.clear();
