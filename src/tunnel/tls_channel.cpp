@@ -14,6 +14,9 @@ namespace {
 
 namespace tls = crypto::tls;
 
+// How much spent ciphertext open() lets pile up behind a cut frame before it moves the frame.
+constexpr std::size_t kMaxGap = 64 * 1024;
+
 // Bytes of whole frames at the front of `plaintext`; frame_too_large for a header announcing
 // more than any frame may carry (or a peer could make us hold its bytes forever).
 Result<std::size_t> whole_frames(std::span<const std::byte> plaintext) noexcept {
@@ -53,7 +56,7 @@ std::size_t TlsChannel::max_unit() const noexcept {
   const std::size_t frame_records =
       (protocol::kMaxRecordPlaintext + tls::kMaxTlsPlaintext - 1) / tls::kMaxTlsPlaintext + 1;
   return protocol::kMaxRecordPlaintext + frame_records * tls::kTlsRecordOverhead +
-         tls::kMaxTlsRecord;
+         tls::kMaxTlsRecord + kMaxGap;
 }
 
 Result<std::size_t> TlsChannel::seal(std::span<const ConstBytes> pieces, std::span<std::byte> out,
@@ -101,9 +104,17 @@ Result<Opened> TlsChannel::open(std::span<std::byte> input) noexcept {
   auto whole = whole_frames(input.first(plain_end));
   if (!whole) return whole.error();
   carried_ = plain_end - *whole;
-  gap_ = read_at - plain_end;
-  if (*whole == 0) return Opened{};
-  return Opened{*whole, input.first(*whole)};
+  std::size_t consumed = *whole;
+  if (carried_ == 0) {
+    consumed = read_at;  // the spent ciphertext behind the last frame goes with it
+  } else if (read_at - plain_end > kMaxGap) {
+    // Spent ciphertext piles up behind a cut frame by 22 bytes a record: move the frame's
+    // start up against the unread bytes (past the frames returned), so the pile can go.
+    std::memmove(input.data() + read_at - carried_, input.data() + *whole, carried_);
+    consumed = read_at - carried_;
+  }
+  gap_ = read_at - consumed - carried_;
+  return Opened{consumed, input.first(*whole)};
 }
 
 Result<void> TlsChannel::peer_key_update() noexcept {

@@ -19,7 +19,9 @@ namespace ringtunnel::tunnel {
 /// ring until its end arrives: the bytes before `carried_` are its plaintext, then `gap_`
 /// bytes of spent ciphertext, then ciphertext not yet read. Plaintext never overtakes the
 /// ciphertext, since a record's plaintext is shorter than the record. So views into the ring
-/// stay valid as the Session expects, and nothing is copied aside.
+/// stay valid as the Session expects. The spent ciphertext goes with the frames before it; the
+/// little that piles up behind a cut frame (22 bytes a record) is let go by moving the cut
+/// frame's start once it passes 64 KiB, so what the ring holds stays within max_unit().
 ///
 /// Keys are updated with TLS KeyUpdate on the same schedule as the native transport (2^24
 /// records or an hour); the peer's KeyUpdate is handled inside TLS, and a KEY_UPDATE frame is

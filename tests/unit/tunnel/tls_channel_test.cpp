@@ -128,6 +128,8 @@ std::vector<std::byte> receive(TlsChannel& receiver, const std::vector<std::byte
       frames.insert(frames.end(), opened->frames.begin(), opened->frames.end());
       start += opened->consumed;
     }
+    // What the channel keeps unconsumed stays bounded, or a long session fills its ring.
+    REQUIRE(end - start <= receiver.max_unit() + max_chunk);
   }
   return frames;
 }
@@ -153,6 +155,28 @@ TEST_CASE("TlsChannel yields frames cut across records whole, in place, in order
     SECTION("chunks of up to " + std::to_string(max_chunk) + " bytes") {
       CHECK(receive(*pair.receiver, wire, random, max_chunk) == sent);
     }
+  }
+}
+
+TEST_CASE("TlsChannel keeps what it holds back bounded over thousands of records",
+          "[tunnel][tls]") {
+  Pair pair;
+  std::mt19937 random(17);
+  std::vector<std::byte> sent, wire;
+  auto add = [&](std::size_t payload) {
+    const auto frame = data_frame(9, payload, random);
+    const ConstBytes pieces[] = {frame};
+    const auto sealed = pair.seal(pieces);
+    sent.insert(sent.end(), frame.begin(), frame.end());
+    wire.insert(wire.end(), sealed.begin(), sealed.end());
+  };
+  SECTION("12,000 small records, frames whole in each") {
+    for (int i = 0; i < 12000; ++i) add(20);
+    CHECK(receive(*pair.receiver, wire, random, 1000) == sent);
+  }
+  SECTION("1,600 frames cut across two records each, read in small pieces") {
+    for (int i = 0; i < 1600; ++i) add(16380);  // 16,390 bytes: a full record and 6 bytes
+    CHECK(receive(*pair.receiver, wire, random, 2000) == sent);
   }
 }
 
