@@ -73,6 +73,11 @@ Result<std::optional<FrameView>> FrameReader::next() noexcept {
   return std::optional<FrameView>{FrameView{frame_type, flags, stream_id, payload}};
 }
 
+uint32_t frame_payload_length(std::span<const std::byte, kFrameHeaderSize> header) noexcept {
+  ByteReader in(header.subspan<6, 4>());
+  return *in.u32();
+}
+
 void write_frame_header(std::span<std::byte, kFrameHeaderSize> out, FrameType type, uint8_t flags,
                         uint32_t stream_id, uint32_t length) noexcept {
   ByteWriter w{std::span<std::byte>(out)};

@@ -83,6 +83,10 @@ class FrameReader {
   bool started_ = false;
 };
 
+/// The payload length a frame header announces (unchecked: FrameReader enforces the limits).
+[[nodiscard]] uint32_t frame_payload_length(
+    std::span<const std::byte, kFrameHeaderSize> header) noexcept;
+
 /// Writes a frame header. No checks: callers pass a known type and a length they have bounded
 /// (the encoders in payload.hpp validate; this is the raw primitive for DATA built in place).
 void write_frame_header(std::span<std::byte, kFrameHeaderSize> out, FrameType type, uint8_t flags,

@@ -23,8 +23,6 @@ using protocol::Reason;
 using runtime::Task;
 using Clock = std::chrono::steady_clock;
 
-constexpr unsigned kAdmissionCore = 0;
-
 void deliver_session_ended(runtime::Reactor&, runtime::CoreMessage& message) {
   auto* server = static_cast<Server*>(message.context);
   crypto::PublicKey key{};

@@ -22,8 +22,6 @@ using protocol::Reason;
 using runtime::Task;
 using Clock = std::chrono::steady_clock;
 
-constexpr unsigned kAdmissionCore = 0;
-
 // "SHA256:abcd… (laptop) from 10.0.0.5:51234": how log lines name a client.
 std::string client_label(const tunnel::ClientClaim& claim, const net::SocketAddress& from) {
   std::string label = claim.client_fingerprint;

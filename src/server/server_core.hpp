@@ -19,6 +19,9 @@
 
 namespace ringtunnel::server {
 
+/// The core that holds the Admission state; the others reach it with runtime::call_on.
+inline constexpr unsigned kAdmissionCore = 0;
+
 /// One reactor's share of the server. Only that reactor's thread touches it. It is the
 /// SessionHandler of every session on the core: policy checks and upstream connects.
 struct ServerCore final : tunnel::SessionHandler {

@@ -48,14 +48,7 @@ std::error_code ClientHandshake::fail(std::error_code error) noexcept {
 Result<std::vector<std::byte>> ClientHandshake::client_hello() {
   if (state_ != State::start) return handshake_out_of_order();
   // Checked now rather than in ClientAuth, so a bad name fails before anything is sent.
-  if (client_name_.size() > protocol::kMaxClientName) {
-    return fail(protocol::make_error(protocol::Problem::too_long, protocol::Field::client_auth_name,
-                                     client_name_.size()));
-  }
-  if (!protocol::is_valid_utf8(client_name_)) {
-    return fail(
-        protocol::make_error(protocol::Problem::not_utf8, protocol::Field::client_auth_name));
-  }
+  if (auto named = check_client_name(client_name_); !named) return fail(named.error());
   protocol::ClientHello hello;
   for (crypto::AeadAlgorithm algorithm : offered_) {
     if (!crypto::aead_supported(algorithm)) return fail(errno_code(EOPNOTSUPP));
@@ -158,8 +151,7 @@ Result<Established> ClientHandshake::on_auth_result(std::span<std::byte> record)
   established.aead = aead_;
   established.c2s_secret = std::move(secrets.c2s);
   established.s2c_secret = std::move(secrets.s2c);
-  established.params = AuthParams{result->max_frame, result->initial_window, result->max_streams,
-                                  result->heartbeat_ms, std::move(result->message)};
+  established.params = params_of(std::move(result).value());
   established.peer = server_;
   return established;
 }

@@ -6,6 +6,8 @@
 #include <utility>
 
 #include "crypto/fingerprint.hpp"
+#include "protocol/problem.hpp"
+#include "protocol/wire.hpp"
 
 namespace ringtunnel::tunnel {
 
@@ -35,6 +37,42 @@ protocol::Aead to_wire(crypto::AeadAlgorithm algorithm) noexcept {
 
 crypto::AeadAlgorithm from_wire(protocol::Aead aead) noexcept {
   return static_cast<crypto::AeadAlgorithm>(static_cast<std::uint8_t>(aead));
+}
+
+protocol::AuthResult accepting_result(const AuthParams& params) {
+  protocol::AuthResult result;
+  result.status = protocol::Reason::ok;
+  result.message = params.message;
+  result.max_frame = params.max_frame;
+  result.initial_window = params.initial_window;
+  result.max_streams = params.max_streams;
+  result.heartbeat_ms = params.heartbeat_ms;
+  return result;
+}
+
+AuthParams params_of(protocol::AuthResult result) {
+  return AuthParams{result.max_frame, result.initial_window, result.max_streams,
+                    result.heartbeat_ms, std::move(result.message)};
+}
+
+protocol::AuthResult refusing_result(protocol::Reason why, std::string message) {
+  if (message.size() > protocol::kMaxStr8) message.resize(protocol::kMaxStr8);
+  while (!message.empty() && !protocol::is_valid_utf8(message)) message.pop_back();
+  protocol::AuthResult result;
+  result.status = why;
+  result.message = std::move(message);
+  return result;
+}
+
+Result<void> check_client_name(const std::string& name) {
+  if (name.size() > protocol::kMaxClientName) {
+    return protocol::make_error(protocol::Problem::too_long, protocol::Field::client_auth_name,
+                                name.size());
+  }
+  if (!protocol::is_valid_utf8(name)) {
+    return protocol::make_error(protocol::Problem::not_utf8, protocol::Field::client_auth_name);
+  }
+  return {};
 }
 
 PeerIdentity make_identity(const crypto::Ed25519PublicKey& key) {

@@ -88,6 +88,17 @@ struct SessionRecords {
 [[nodiscard]] protocol::Aead to_wire(crypto::AeadAlgorithm algorithm) noexcept;
 [[nodiscard]] crypto::AeadAlgorithm from_wire(protocol::Aead aead) noexcept;
 
+/// The AuthResult(ok) that carries `params`, and back (both transports send it, §1 and §6).
+[[nodiscard]] protocol::AuthResult accepting_result(const AuthParams& params);
+[[nodiscard]] AuthParams params_of(protocol::AuthResult result);
+
+/// The AuthResult refusing with `why`, its message cut to 255 bytes on a UTF-8 boundary.
+[[nodiscard]] protocol::AuthResult refusing_result(protocol::Reason why, std::string message);
+
+/// The ClientAuth name's limits (kMaxClientName bytes of UTF-8), checked before anything is
+/// sent. Errors: a detailed too_long / not_utf8 code (handshake_malformed).
+[[nodiscard]] Result<void> check_client_name(const std::string& name);
+
 /// A PeerIdentity for `key`.
 [[nodiscard]] PeerIdentity make_identity(const crypto::Ed25519PublicKey& key);
 

@@ -22,14 +22,6 @@ std::error_code reason(Reason r) noexcept {
   return protocol::make_error_code(r);
 }
 
-// True when the client's token MAC is the MAC of `expected` over th1 (constant time).
-// A refusal message fit for the str8: at most 255 bytes, cut on a UTF-8 boundary.
-std::string fit_message(std::string message) {
-  if (message.size() > protocol::kMaxStr8) message.resize(protocol::kMaxStr8);
-  while (!message.empty() && !protocol::is_valid_utf8(message)) message.pop_back();
-  return message;
-}
-
 }  // namespace
 
 ServerHandshake::ServerHandshake(const crypto::Ed25519PrivateKey& identity,
@@ -148,14 +140,7 @@ Result<ClientClaim> ServerHandshake::on_client_auth(
 Result<std::pair<std::vector<std::byte>, Established>> ServerHandshake::accept(
     const AuthParams& params) {
   if (state_ != State::claimed) return handshake_out_of_order();
-  protocol::AuthResult result;
-  result.status = Reason::ok;
-  result.message = params.message;
-  result.max_frame = params.max_frame;
-  result.initial_window = params.initial_window;
-  result.max_streams = params.max_streams;
-  result.heartbeat_ms = params.heartbeat_ms;
-  auto plaintext = protocol::encode(result);
+  auto plaintext = protocol::encode(accepting_result(params));
   if (!plaintext) return fail(plaintext.error());
   auto record = seal_handshake_record(*hs_s2c_, *plaintext);
   if (!record) return fail(record.error());
@@ -176,10 +161,7 @@ Result<std::vector<std::byte>> ServerHandshake::refuse(Reason why, std::string m
   const bool can_refuse =
       hs_s2c_.has_value() && state_ != State::established && state_ != State::refused;
   if (!can_refuse || why == Reason::ok) return handshake_out_of_order();
-  protocol::AuthResult result;
-  result.status = why;
-  result.message = fit_message(std::move(message));
-  auto plaintext = protocol::encode(result);
+  auto plaintext = protocol::encode(refusing_result(why, std::move(message)));
   if (!plaintext) return fail(plaintext.error());
   auto record = seal_handshake_record(*hs_s2c_, *plaintext);
   wipe_secrets();

@@ -40,8 +40,8 @@ using WindowList = StreamList<&Stream::prev_window, &Stream::next_window, &Strea
 
 // The length field of the frame at `frame` (its header is whole).
 std::size_t frame_length(const std::byte* frame) noexcept {
-  protocol::ByteReader in(std::span<const std::byte>(frame + 6, 4));
-  return *in.u32();
+  return protocol::frame_payload_length(
+      std::span<const std::byte, protocol::kFrameHeaderSize>(frame, protocol::kFrameHeaderSize));
 }
 
 }  // namespace

@@ -22,10 +22,8 @@ constexpr std::size_t kMaxGap = 64 * 1024;
 Result<std::size_t> whole_frames(std::span<const std::byte> plaintext) noexcept {
   std::size_t at = 0;
   while (plaintext.size() - at >= protocol::kFrameHeaderSize) {
-    const std::byte* length = plaintext.data() + at + 6;
     const std::size_t payload =
-        (static_cast<std::size_t>(length[0]) << 24) | (static_cast<std::size_t>(length[1]) << 16) |
-        (static_cast<std::size_t>(length[2]) << 8) | static_cast<std::size_t>(length[3]);
+        protocol::frame_payload_length(plaintext.subspan(at).first<protocol::kFrameHeaderSize>());
     if (payload > protocol::kMaxFramePayload) {
       return protocol::make_error_code(protocol::Reason::frame_too_large);
     }

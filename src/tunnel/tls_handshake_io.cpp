@@ -7,7 +7,6 @@
 #include "crypto/secure_buffer.hpp"
 #include "protocol/handshake.hpp"
 #include "protocol/reason.hpp"
-#include "protocol/wire.hpp"
 #include "tunnel/client_auth.hpp"
 #include "tunnel/handshake_reader.hpp"
 
@@ -93,13 +92,6 @@ Task<Result<std::vector<std::byte>>> read_message(tls::TlsConnection& connection
   }
 }
 
-Result<void> check_client_name(const std::string& name) {
-  if (name.size() > protocol::kMaxClientName || !protocol::is_valid_utf8(name)) {
-    return reason(Reason::handshake_malformed);
-  }
-  return {};
-}
-
 }  // namespace
 
 Task<Result<TlsHandshakeResult>> run_client_tls_handshake(
@@ -148,8 +140,7 @@ Task<Result<TlsHandshakeResult>> run_client_tls_handshake(
   }
   TlsHandshakeResult done;
   done.connection = std::move(*connection);
-  done.params = AuthParams{result->max_frame, result->initial_window, result->max_streams,
-                           result->heartbeat_ms, std::move(result->message)};
+  done.params = params_of(std::move(result).value());
   done.peer = std::move(server);
   done.leftover = reader.leftover();
   co_return done;
@@ -186,22 +177,9 @@ Task<Result<TlsHandshakeResult>> run_server_tls_handshake(int fd, const tls::Tls
     if (claim_out) *claim_out = *claim;
     admission = co_await admit(*claim);
   }
-  protocol::AuthResult verdict;
-  verdict.status = admission.reason;
-  if (admission.reason == Reason::ok) {
-    const AuthParams& params = admission.params;
-    verdict.message = params.message;
-    verdict.max_frame = params.max_frame;
-    verdict.initial_window = params.initial_window;
-    verdict.max_streams = params.max_streams;
-    verdict.heartbeat_ms = params.heartbeat_ms;
-  } else {
-    verdict.message = admission.message.substr(0, protocol::kMaxStr8);
-    while (!verdict.message.empty() && !protocol::is_valid_utf8(verdict.message)) {
-      verdict.message.pop_back();
-    }
-  }
-  auto encoded = protocol::encode(verdict);
+  auto encoded = protocol::encode(admission.reason == Reason::ok
+                                      ? accepting_result(admission.params)
+                                      : refusing_result(admission.reason, admission.message));
   if (!encoded) co_return encoded.error();
   auto sent = co_await send_message(fd, **connection, *encoded, reader.deadline());
   if (admission.reason != Reason::ok) {

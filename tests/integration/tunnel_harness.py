@@ -467,6 +467,40 @@ class FlipProxy:
                 s.close()
 
 
+def tampered_session(t, server, echo, to_client, client_args=(),
+                     lost=r"lost: .*decrypt.*"):
+    """A client through a FlipProxy; once it is up, one bit flips: the session ends (`lost`: how
+    the client logs it) and the client sets up a new one (the flip was once), which works."""
+    way = "server→client" if to_client else "client→server"
+    proxy = FlipProxy(server.port, to_client)
+    try:
+        victim = t.client(f"client-victim-{'down' if to_client else 'up'}",
+                          t.path(f"victim-{to_client}-data"), proxy.port, [fwd(echo.port)],
+                          token=server.token, sessions=1, args=client_args)
+        port = t.accepted_port(t.ready(victim, 1), fwd(echo.port))
+        check(echo_roundtrip(port, b"before") == b"before", "no echo through the proxy")
+        proxy.armed.set()
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(os.urandom(4096))
+                s.settimeout(10)
+                s.recv(65536)
+        except OSError:
+            pass  # the session may die under this stream: that is the point
+        check(proxy.flipped.wait(10), f"no {way} bytes to tamper with after arming")
+        victim.wait_for(rf"session 0 to \S+: {lost}; trying again in",
+                        f"that its session was lost ({lost}) after a flipped {way} bit",
+                        timeout=15)
+        victim.wait_for(r"session 0 to \S+: up(?s:.*)session 0 to \S+: up",
+                        "a new session after the tampered one", timeout=15)
+        check(echo_roundtrip(port, b"after") == b"after", "no echo through the new session")
+        victim.stop_ok()
+    finally:
+        proxy.close()
+    return victim
+
+
+
 # --- the cases ---------------------------------------------------------------------------------
 
 

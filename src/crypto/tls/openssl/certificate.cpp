@@ -29,10 +29,6 @@ struct FileClose {
 };
 using FilePtr = std::unique_ptr<std::FILE, FileClose>;
 
-std::string quoted(const std::string& path) {
-  return "'" + path + "'";
-}
-
 PkeyPtr read_key(const std::string& path, std::string* error) {
   FilePtr file(std::fopen(path.c_str(), "re"));
   if (!file) {

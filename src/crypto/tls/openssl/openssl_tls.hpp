@@ -32,6 +32,11 @@ struct TlsContext::Impl {
   std::string server_name;  // client: SNI and, under Verify::ca, the name checked
 };
 
+/// `path` in quotes, as error messages name files.
+inline std::string quoted(const std::string& path) {
+  return "'" + path + "'";
+}
+
 /// The OpenSSL error queue as one line (emptied), or `fallback` when it is empty.
 std::string take_ssl_errors(const char* fallback);
 

@@ -12,10 +12,6 @@
 namespace ringtunnel::crypto::tls {
 namespace {
 
-std::string quoted(const std::string& path) {
-  return "'" + path + "'";
-}
-
 // The settings both roles share. TLS 1.3 has no renegotiation; tickets (and so resumption
 // and 0-RTT) are off: every connection is a full handshake bound to its certificate check.
 SslCtxPtr new_context(const SSL_METHOD* method, std::string* error) {
