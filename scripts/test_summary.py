@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Counts individual test cases from meson's testlog.json and prints 'N passed, N failed[, N skipped]'.
+"""Counts individual test cases from meson's testlog.json files (one per build) and prints
+'N passed, N failed[, N skipped]' over all of them.
 
 Catch2 binaries report their own case counts; any other test (a script) counts as one case.
 Exit status 1 when anything failed."""
@@ -33,15 +34,16 @@ def count(entry):
     return (1, 0, 0) if result == "OK" else (0, 1, 0)
 
 
-def main(path):
+def main(paths):
     passed = failed = skipped = 0
-    try:
-        with open(path) as f:
-            entries = [json.loads(line) for line in f if line.strip()]
-    except OSError as e:
-        print(f"cannot read {path}: {e}", file=sys.stderr)
-        print("0 passed, 1 failed")
-        return 1
+    entries = []
+    for path in paths:
+        try:
+            with open(path) as f:
+                entries += [json.loads(line) for line in f if line.strip()]
+        except OSError as e:
+            print(f"cannot read {path}: {e}", file=sys.stderr)
+            failed += 1
     for entry in entries:
         p, f, s = count(entry)
         if entry.get("result") not in ("OK", "SKIP") and f == 0:
@@ -55,4 +57,4 @@ def main(path):
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    sys.exit(main(sys.argv[1:]))

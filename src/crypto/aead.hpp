@@ -92,17 +92,29 @@ class AeadKey {
 
   explicit AeadKey(std::unique_ptr<Impl> impl) noexcept;
 
+  // The argument checks, shared by both backends (src/crypto/aead.cpp).
   Result<std::size_t> seal_with_nonce(std::span<const std::byte, kAeadNonceSize> nonce,
                                       std::span<const std::byte> aad,
                                       std::span<const std::byte> plaintext,
                                       std::span<std::byte> out) noexcept;
+
+  Result<std::size_t> open_with_nonce(std::span<const std::byte, kAeadNonceSize> nonce,
+                                      std::span<const std::byte> aad,
+                                      std::span<const std::byte> ciphertext_and_tag,
+                                      std::span<std::byte> out) noexcept;
+
+  // The cipher runs, one per backend (src/crypto/<backend>/aead.cpp), on checked arguments:
+  // sizes within limits, `out` large enough, overlaps only exact (in place) where allowed.
+  // seal_pieces writes ciphertext || tag (`size` is the pieces' total); open_ciphertext gets
+  // the tag already copied out of the record and writes ciphertext.size() bytes to `out`.
   Result<std::size_t> seal_pieces(std::span<const std::byte, kAeadNonceSize> nonce,
                                   std::span<const std::byte> aad,
                                   std::span<const std::span<const std::byte>> pieces,
                                   std::size_t size, std::span<std::byte> out) noexcept;
-  Result<std::size_t> open_with_nonce(std::span<const std::byte, kAeadNonceSize> nonce,
+  Result<std::size_t> open_ciphertext(std::span<const std::byte, kAeadNonceSize> nonce,
                                       std::span<const std::byte> aad,
-                                      std::span<const std::byte> ciphertext_and_tag,
+                                      std::span<const std::byte> ciphertext,
+                                      std::span<std::byte, kAeadTagSize> tag,
                                       std::span<std::byte> out) noexcept;
 
   std::unique_ptr<Impl> impl_;

@@ -3,8 +3,6 @@
 #include "crypto/authorized_keys.hpp"
 
 #include <fcntl.h>
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -12,26 +10,18 @@
 #include <fstream>
 #include <sstream>
 
+#include "crypto/base64.hpp"
+#include "crypto/constant_time.hpp"
+
 namespace ringtunnel::crypto {
 
 namespace {
-constexpr std::size_t kEncodedKeySize = 44;  // base64 of 32 bytes, with one '='
-
+// Exactly 44 characters: the padded base64 of 32 bytes, ending in one '='.
 bool decode_key(const std::string& text, PublicKey& out) {
-  if (text.size() != kEncodedKeySize || text.back() != '=' || text[42] == '=') return false;
-  unsigned char raw[33];  // EVP_DecodeBlock writes 3 bytes per 4 characters, padding included
-  const int n = EVP_DecodeBlock(raw, reinterpret_cast<const unsigned char*>(text.data()),
-                                static_cast<int>(text.size()));
-  if (n != 33) return false;
-  std::memcpy(out.data(), raw, out.size());
-  return true;
+  return detail::base64_decode(text, out);
 }
 
-std::string encode_key(const PublicKey& key) {
-  unsigned char text[kEncodedKeySize + 1];
-  EVP_EncodeBlock(text, reinterpret_cast<const unsigned char*>(key.data()), key.size());
-  return std::string(reinterpret_cast<char*>(text), kEncodedKeySize);
-}
+std::string encode_key(const PublicKey& key) { return detail::base64_encode(key); }
 
 std::string one_line(std::string s) {
   for (char& c : s) {
@@ -75,7 +65,7 @@ bool AuthorizedKeys::contains(const PublicKey& key) const noexcept {
   for (const auto& entry : keys_) {
     // Constant time per comparison: the list is not secret, but the presented key's bytes
     // should not decide how long the check takes.
-    found |= CRYPTO_memcmp(entry.key.data(), key.data(), key.size()) == 0;
+    found |= constant_time_equal(entry.key, key);
   }
   return found;
 }

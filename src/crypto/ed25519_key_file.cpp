@@ -1,20 +1,19 @@
 // SPDX-License-Identifier: MIT
 // Ed25519 key files: PEM PKCS#8, created 0600 and published atomically; loading checks perms.
+// The PEM codec itself is per backend (<backend>/ed25519_pem.cpp).
 #include <fcntl.h>
-#include <openssl/bio.h>
-#include <openssl/err.h>
-#include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <memory>
+#include <vector>
 
 #include "crypto/ed25519.hpp"
+#include "crypto/ed25519_pem.hpp"
 #include "crypto/library_error.hpp"
+#include "crypto/secure_buffer.hpp"
 #include "net/unique_fd.hpp"
 
 namespace ringtunnel::crypto {
@@ -22,15 +21,6 @@ namespace {
 
 // A key file is a few hundred bytes; anything much larger is the wrong file.
 constexpr off_t kMaxKeyFileSize = off_t{64} * 1024;
-
-struct PkeyFree {
-  void operator()(EVP_PKEY* key) const noexcept { EVP_PKEY_free(key); }
-};
-struct BioFree {
-  void operator()(BIO* bio) const noexcept { BIO_free(bio); }
-};
-using PkeyPtr = std::unique_ptr<EVP_PKEY, PkeyFree>;
-using BioPtr = std::unique_ptr<BIO, BioFree>;
 
 // Records `message` for the caller (when it asked) and returns the matching error code.
 std::error_code fail(std::string* error, int err, std::string message) {
@@ -42,23 +32,14 @@ std::string quoted(const std::string& path) {
   return "'" + path + "'";
 }
 
-// The passphrase callback: never prompt on the terminal (the PEM default would).
-int no_passphrase(char*, int, int, void*) {
-  return -1;
-}
-
 Result<void> write_pem(int fd, std::span<const std::byte, kEd25519SeedSize> seed,
                        const std::string& tmp, std::string* error) {
-  const PkeyPtr key(EVP_PKEY_new_raw_private_key(
-      EVP_PKEY_ED25519, nullptr, reinterpret_cast<const unsigned char*>(seed.data()), seed.size()));
-  const BioPtr bio(BIO_new_fd(fd, BIO_NOCLOSE));
-  errno = 0;
-  if (!key || !bio ||
-      PEM_write_bio_PrivateKey(bio.get(), key.get(), nullptr, nullptr, 0, nullptr, nullptr) != 1) {
-    const int err = errno != 0 ? errno : EIO;
-    return fail(
-        error, err,
-        "cannot write the private key to " + quoted(tmp) + ": " + detail::take_library_error());
+  if (const int err = detail::write_ed25519_pem(fd, seed); err != 0) {
+    // Taken in either case, so that no stale library error surfaces in a later report.
+    const std::string library = detail::take_library_error();
+    return fail(error, err,
+                "cannot write the private key to " + quoted(tmp) + ": " +
+                    (err == EIO ? library : std::string(std::strerror(err))));
   }
   if (::fsync(fd) != 0) {
     const int err = errno;
@@ -114,17 +95,62 @@ Result<net::UniqueFd> open_key_file(const std::string& path, std::string* error)
   return fd;
 }
 
-// Parses the PEM private key in `fd`; on failure says why in `*error` and returns null.
-PkeyPtr read_pem(int fd, const std::string& path, std::string* error) {
-  const BioPtr bio(BIO_new_fd(fd, BIO_NOCLOSE));
-  PkeyPtr key(bio ? PEM_read_bio_PrivateKey(bio.get(), nullptr, no_passphrase, nullptr) : nullptr);
-  if (key) return key;
-  const bool encrypted = ERR_GET_REASON(ERR_peek_last_error()) == PEM_R_BAD_PASSWORD_READ;
-  std::string why =
-      "cannot read " + quoted(path) + " as a PEM private key: " + detail::take_library_error();
-  if (encrypted) why += " (passphrase-protected keys are not supported)";
-  if (error != nullptr) *error = std::move(why);
-  return nullptr;
+// The whole key file (open_key_file checked its size), wiped when dropped: it holds the seed.
+class KeyFileText {
+ public:
+  KeyFileText() = default;
+  KeyFileText(const KeyFileText&) = delete;
+  KeyFileText& operator=(const KeyFileText&) = delete;
+  ~KeyFileText() { secure_wipe(bytes_); }
+
+  // Reads `fd` to its end; 0 or the errno of the failed read. One byte more than the limit is
+  // room enough to see that a file grew past it since open_key_file looked.
+  int read_from(int fd) {
+    bytes_.resize(static_cast<std::size_t>(kMaxKeyFileSize) + 1);
+    std::size_t size = 0;
+    while (size < bytes_.size()) {
+      const ssize_t n = ::read(fd, bytes_.data() + size, bytes_.size() - size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) return errno;
+      if (n == 0) break;
+      size += static_cast<std::size_t>(n);
+    }
+    secure_wipe(std::span(bytes_).subspan(size));
+    bytes_.resize(size);
+    return 0;
+  }
+  std::span<const std::byte> bytes() const noexcept { return bytes_; }
+
+ private:
+  std::vector<std::byte> bytes_;
+};
+
+// The seed of the Ed25519 key in `text`; on failure says why in `*error`.
+Result<void> parse_pem(const KeyFileText& text, const std::string& path,
+                       std::span<std::byte, kEd25519SeedSize> seed, std::string* error) {
+  std::string type;
+  switch (detail::read_ed25519_pem(text.bytes(), seed, type)) {
+    case detail::PemKeyRead::ed25519:
+      return {};
+    case detail::PemKeyRead::not_a_key:
+      return fail(error, EINVAL,
+                  "cannot read " + quoted(path) +
+                      " as a PEM private key: " + detail::take_library_error());
+    case detail::PemKeyRead::encrypted:
+      return fail(error, EINVAL,
+                  "cannot read " + quoted(path) + " as a PEM private key: " +
+                      detail::take_library_error() +
+                      " (passphrase-protected keys are not supported)");
+    case detail::PemKeyRead::other_type:
+      return fail(error, EINVAL,
+                  quoted(path) + " holds a " + (type.empty() ? "non-Ed25519" : type) +
+                      " key; an Ed25519 key is required");
+    case detail::PemKeyRead::no_seed:
+      break;
+  }
+  return fail(error, EINVAL,
+              "cannot extract the Ed25519 seed from " + quoted(path) + ": " +
+                  detail::take_library_error());
 }
 
 }  // namespace
@@ -163,22 +189,16 @@ Result<void> save_private_key(const Ed25519PrivateKey& key, const std::string& p
 Result<Ed25519PrivateKey> load_private_key(const std::string& path, std::string* error) {
   Result<net::UniqueFd> fd = open_key_file(path, error);
   if (!fd) return fd.error();
-  const PkeyPtr key = read_pem(fd->get(), path, error);
-  if (!key) return errno_code(EINVAL);
-  if (EVP_PKEY_get_id(key.get()) != EVP_PKEY_ED25519) {
-    const char* type = EVP_PKEY_get0_type_name(key.get());
-    return fail(error, EINVAL,
-                quoted(path) + " holds a " + (type ? type : "non-Ed25519") +
-                    " key; an Ed25519 key is required");
+  KeyFileText text;
+  if (const int err = text.read_from(fd->get()); err != 0) {
+    return fail(error, err, "cannot read " + quoted(path) + ": " + std::strerror(err));
+  }
+  if (text.bytes().size() > static_cast<std::size_t>(kMaxKeyFileSize)) {
+    return fail(error, EINVAL, quoted(path) + " is too large to be a private key file");
   }
   SecureBuffer<kEd25519SeedSize> seed;
-  std::size_t length = seed.size();
-  if (EVP_PKEY_get_raw_private_key(key.get(), reinterpret_cast<unsigned char*>(seed.data()),
-                                   &length) != 1 ||
-      length != seed.size()) {
-    return fail(error, EINVAL,
-                "cannot extract the Ed25519 seed from " + quoted(path) + ": " +
-                    detail::take_library_error());
+  if (Result<void> parsed = parse_pem(text, path, seed.span(), error); !parsed) {
+    return parsed.error();
   }
   return Ed25519PrivateKey::from_seed(seed.span());
 }

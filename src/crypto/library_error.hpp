@@ -6,9 +6,10 @@
 
 namespace ringtunnel::crypto::detail {
 
-/// The most recent error the crypto library queued on this thread, as one line of text
-/// ("unknown error" when the queue is empty). Clears this thread's queue, so a stale error
-/// never surfaces in a later, unrelated report.
+/// The most recent error the crypto library queued on this thread (OpenSSL's error queue; the
+/// last wolfCrypt error code src/crypto/wolfssl/ recorded), as one line of text ("unknown
+/// error" when there is none). Clears it, so a stale error never surfaces in a later,
+/// unrelated report.
 std::string take_library_error();
 
 /// For failures that only a broken library or memory exhaustion can cause (a digest over a

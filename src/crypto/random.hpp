@@ -7,7 +7,8 @@
 
 namespace ringtunnel::crypto {
 
-/// Fills `out` with bytes from the library's CSPRNG (RAND_bytes), suitable for keys, nonces
+/// Fills `out` with bytes from the library's CSPRNG (RAND_bytes, or wolfCrypt's Hash DRBG per
+/// thread, reseeded in a forked child), suitable for keys, nonces
 /// and handshake randoms. Any thread.
 ///
 /// Never fails: if the generator cannot produce randomness, the process prints why and aborts,

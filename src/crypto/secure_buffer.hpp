@@ -8,7 +8,8 @@
 
 namespace ringtunnel::crypto {
 
-/// Overwrites `bytes` with zeros in a way the compiler may not elide (OPENSSL_cleanse).
+/// Overwrites `bytes` with zeros in a way the compiler may not elide (OPENSSL_cleanse, or
+/// explicit_bzero in the wolfSSL build).
 /// Use it on every copy of a secret that does not live in a SecureBuffer. Any thread.
 void secure_wipe(std::span<std::byte> bytes) noexcept;
 

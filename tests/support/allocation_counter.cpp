@@ -1,8 +1,18 @@
 // SPDX-License-Identifier: MIT
-// Counting replacements of the global allocation functions, and OpenSSL's allocator hooks.
+// Counting replacements of the global allocation functions, and the crypto library's allocator
+// hooks (OpenSSL's CRYPTO_set_mem_functions or wolfSSL's wolfSSL_SetAllocators).
 #include "allocation_counter.hpp"
 
+#if defined(RT_CRYPTO_WOLFSSL)
+#include <wolfssl/options.h>
+// After options.h, which every other wolfSSL header needs first.
+#include <wolfssl/wolfcrypt/memory.h>
+#if defined(WOLFSSL_STATIC_MEMORY) || defined(WOLFSSL_DEBUG_MEMORY)
+#error "this wolfSSL build's allocator callbacks take extra arguments; adapt the hooks below"
+#endif
+#else
 #include <openssl/crypto.h>
+#endif
 
 #include <cstdlib>
 #include <new>
@@ -11,28 +21,63 @@ namespace {
 
 // Plain counters: the tests that read them run on one thread.
 std::size_t g_new_calls = 0;
-std::size_t g_openssl_allocations = 0;
+std::size_t g_library_allocations = 0;
+
+#if defined(RT_CRYPTO_WOLFSSL)
+
+void* counting_malloc(std::size_t size) {
+  ++g_library_allocations;
+  return std::malloc(size);
+}
+void* counting_realloc(void* pointer, std::size_t size) {
+  ++g_library_allocations;
+  return std::realloc(pointer, size);
+}
+void plain_free(void* pointer) { std::free(pointer); }
+
+// wolfSSL takes new allocators at any time (what it allocated before goes to std::free, which
+// is where it came from). Its contexts live inside our own objects, so no test step is sure
+// to allocate through it: one probe allocation through wolfSSL_Malloc, the function every
+// XMALLOC in the library calls, shows that the hooks are live.
+bool install_hooks() {
+  if (wolfSSL_SetAllocators(counting_malloc, plain_free, counting_realloc) != 0) return false;
+  const std::size_t before = g_library_allocations;
+  wolfSSL_Free(wolfSSL_Malloc(1));
+  return g_library_allocations == before + 1;
+}
+const char* const kLibraryName = "wolfSSL";
+
+#else
 
 void* counting_malloc(std::size_t size, const char*, int) {
-  ++g_openssl_allocations;
+  ++g_library_allocations;
   return std::malloc(size);
 }
 void* counting_realloc(void* pointer, std::size_t size, const char*, int) {
-  ++g_openssl_allocations;
+  ++g_library_allocations;
   return std::realloc(pointer, size);
 }
 void plain_free(void* pointer, const char*, int) { std::free(pointer); }
 
-// Installed during static initialisation, before the tests touch OpenSSL.
-const bool g_hooks_installed =
-    CRYPTO_set_mem_functions(counting_malloc, counting_realloc, plain_free) == 1;
+// OpenSSL accepts the hooks only before its first allocation; the tests' first use of it then
+// shows them live (AeadKey::create allocates its contexts through them).
+bool install_hooks() {
+  return CRYPTO_set_mem_functions(counting_malloc, counting_realloc, plain_free) == 1;
+}
+const char* const kLibraryName = "OpenSSL";
+
+#endif
+
+// Installed during static initialisation, before the tests touch the library.
+const bool g_hooks_installed = install_hooks();
 
 }  // namespace
 
 namespace ringtunnel::testing {
 std::size_t operator_new_calls() noexcept { return g_new_calls; }
-std::size_t openssl_allocations() noexcept { return g_openssl_allocations; }
-bool openssl_hooks_installed() noexcept { return g_hooks_installed; }
+std::size_t library_allocations() noexcept { return g_library_allocations; }
+bool library_hooks_installed() noexcept { return g_hooks_installed; }
+const char* crypto_library_name() noexcept { return kLibraryName; }
 }  // namespace ringtunnel::testing
 
 // Every unaligned form is replaced, so memory from any of them is released by the matching

@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include "crypto/ed25519.hpp"
@@ -127,6 +128,23 @@ TEST_CASE("load_private_key reads an OpenSSL PKCS#8 file", "[crypto][ed25519][ke
   REQUIRE(loaded.ok());
   CHECK(to_hex(loaded->public_key()) ==
         "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a");
+}
+
+TEST_CASE("save_private_key writes what openssl pkey prints, on every backend",
+          "[crypto][ed25519][keyfile]") {
+  // The bytes are the on-disk format: a data dir written by one crypto backend's build must
+  // load in the other's.
+  TempDir dir;
+  const std::string path = dir.file("rfc8032.pem");
+  const auto seed =
+      testing::array_from_hex<32>("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60");
+  REQUIRE(save_private_key(Ed25519PrivateKey::from_seed(seed), path).ok());
+  std::ifstream in(path, std::ios::binary);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  CHECK(text ==
+        "-----BEGIN PRIVATE KEY-----\n"
+        "MC4CAQAwBQYDK2VwBCIEIJ1hsZ3v/VpguoRK9JLsLMREScVpezJpGXA7rAMcrn9g\n"
+        "-----END PRIVATE KEY-----\n");
 }
 
 TEST_CASE("load_private_key names the file on parse and type errors",
