@@ -50,6 +50,12 @@ Result<std::size_t> AeadKey::open(std::uint64_t counter, std::span<const std::by
 Result<std::size_t> AeadKey::seal_gather(std::uint64_t counter, std::span<const std::byte> aad,
                                          std::span<const std::span<const std::byte>> pieces,
                                          std::span<std::byte> out) noexcept {
+  return seal_gather_with_nonce(counter_nonce(counter), aad, pieces, out);
+}
+
+Result<std::size_t> AeadKey::seal_gather_with_nonce(
+    std::span<const std::byte, kAeadNonceSize> nonce, std::span<const std::byte> aad,
+    std::span<const std::span<const std::byte>> pieces, std::span<std::byte> out) noexcept {
   std::size_t size = 0;
   for (const auto piece : pieces) {
     if (piece.size() > kAeadMaxInput - size) return errno_code(EMSGSIZE);
@@ -64,7 +70,7 @@ Result<std::size_t> AeadKey::seal_gather(std::uint64_t counter, std::span<const 
       return errno_code(EINVAL);
     }
   }
-  return seal_pieces(counter_nonce(counter), aad, pieces, size, out);
+  return seal_pieces(nonce, aad, pieces, size, out);
 }
 
 Result<std::size_t> AeadKey::seal_with_nonce(std::span<const std::byte, kAeadNonceSize> nonce,

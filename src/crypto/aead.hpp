@@ -84,8 +84,18 @@ class AeadKey {
                                          std::span<const std::byte> ciphertext_and_tag,
                                          std::span<std::byte> out) noexcept;
 
+  /// seal_gather() and open() with the whole nonce given, for a record layer whose nonces are
+  /// not a bare counter (TLS 1.3: the traffic IV XOR the sequence number, RFC 8446 §5.3). The
+  /// caller owns nonce uniqueness as with counters.
+  [[nodiscard]] Result<std::size_t> seal_gather_with_nonce(
+      std::span<const std::byte, kAeadNonceSize> nonce, std::span<const std::byte> aad,
+      std::span<const std::span<const std::byte>> pieces, std::span<std::byte> out) noexcept;
+  [[nodiscard]] Result<std::size_t> open_with_nonce(
+      std::span<const std::byte, kAeadNonceSize> nonce, std::span<const std::byte> aad,
+      std::span<const std::byte> ciphertext_and_tag, std::span<std::byte> out) noexcept;
+
  private:
-  // Tests reach seal_with_nonce/open_with_nonce through this to run published vectors whose
+  // Tests reach seal_with_nonce through this to run published vectors whose
   // nonces do not have the counter layout. Defined only in tests/unit/crypto/aead_test.cpp.
   friend struct AeadKeyTestPeer;
   struct Impl;
@@ -96,11 +106,6 @@ class AeadKey {
   Result<std::size_t> seal_with_nonce(std::span<const std::byte, kAeadNonceSize> nonce,
                                       std::span<const std::byte> aad,
                                       std::span<const std::byte> plaintext,
-                                      std::span<std::byte> out) noexcept;
-
-  Result<std::size_t> open_with_nonce(std::span<const std::byte, kAeadNonceSize> nonce,
-                                      std::span<const std::byte> aad,
-                                      std::span<const std::byte> ciphertext_and_tag,
                                       std::span<std::byte> out) noexcept;
 
   // The cipher runs, one per backend (src/crypto/<backend>/aead.cpp), on checked arguments:

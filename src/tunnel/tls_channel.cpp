@@ -36,9 +36,7 @@ Result<std::size_t> whole_frames(std::span<const std::byte> plaintext) noexcept 
 }  // namespace
 
 TlsChannel::TlsChannel(std::unique_ptr<tls::TlsConnection> connection, Clock::time_point now)
-    : connection_(std::move(connection)), key_started_(now) {
-  staging_.reserve(max_plaintext());
-}
+    : connection_(std::move(connection)), key_started_(now) {}
 
 std::size_t TlsChannel::max_plaintext() const noexcept {
   return protocol::kMaxRecordPlaintext;
@@ -65,14 +63,6 @@ Result<std::size_t> TlsChannel::seal(std::span<const ConstBytes> pieces, std::sp
   if (total == 0) return errno_code(EINVAL);
   if (total > max_plaintext()) return errno_code(EMSGSIZE);
   if (out.size() < sealed_size(total)) return errno_code(EINVAL);
-  // One gathering copy: TLS libraries take one buffer per write, and a write per piece would
-  // put each 10-byte frame header in a record of its own.
-  staging_.resize(total);
-  std::size_t at = 0;
-  for (const ConstBytes& piece : pieces) {
-    if (!piece.empty()) std::memcpy(staging_.data() + at, piece.data(), piece.size());
-    at += piece.size();
-  }
   if (records_on_key_ >= protocol::kKeyUpdateRecords ||
       now - key_started_ >= protocol::kKeyUpdateInterval) {
     if (auto updated = connection_->update_key(); !updated) return updated.error();
@@ -80,7 +70,7 @@ Result<std::size_t> TlsChannel::seal(std::span<const ConstBytes> pieces, std::sp
     key_started_ = now;
   }
   records_on_key_ += (total + tls::kMaxTlsPlaintext - 1) / tls::kMaxTlsPlaintext;
-  return connection_->write(staging_, out);
+  return connection_->write(pieces, out);
 }
 
 Result<Opened> TlsChannel::open(std::span<std::byte> input) noexcept {

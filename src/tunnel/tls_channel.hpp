@@ -3,7 +3,6 @@
 #pragma once
 
 #include <memory>
-#include <vector>
 
 #include "crypto/tls/tls.hpp"
 #include "tunnel/channel.hpp"
@@ -22,6 +21,9 @@ namespace ringtunnel::tunnel {
 /// stay valid as the Session expects. The spent ciphertext goes with the frames before it; the
 /// little that piles up behind a cut frame (22 bytes a record) is let go by moving the cut
 /// frame's start once it passes 64 KiB, so what the ring holds stays within max_unit().
+///
+/// seal() passes the frames' pieces on as they lie: TlsConnection::write seals them into TLS
+/// records without a gathering copy where ringtunnel's RecordLayer protects the records.
 ///
 /// Keys are updated with TLS KeyUpdate on the same schedule as the native transport (2^24
 /// records or an hour); the peer's KeyUpdate is handled inside TLS, and a KEY_UPDATE frame is
@@ -43,7 +45,6 @@ class TlsChannel final : public Channel {
 
  private:
   std::unique_ptr<crypto::tls::TlsConnection> connection_;
-  std::vector<std::byte> staging_;  // the pieces of one seal(), gathered (sized once)
   std::size_t carried_ = 0;         // plaintext of a cut frame at the front of the input
   std::size_t gap_ = 0;             // spent ciphertext after it
   std::uint64_t records_on_key_ = 0;

@@ -58,7 +58,8 @@ Task<Result<void>> send_message(int fd, tls::TlsConnection& connection,
   auto framed = protocol::frame_handshake_message(body);
   if (!framed) co_return framed.error();
   std::vector<std::byte> wire(connection.sealed_size(framed->size()));
-  auto written = connection.write(*framed, wire);
+  const std::span<const std::byte> pieces[1] = {*framed};
+  auto written = connection.write(pieces, wire);
   crypto::secure_wipe(*framed);
   if (!written) co_return written.error();
   co_return co_await send_before(fd, std::span(wire).first(*written), deadline);

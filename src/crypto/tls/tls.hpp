@@ -27,6 +27,9 @@ struct ServerConfig {
   std::string cert_file;       ///< PEM certificate chain, leaf first
   std::string key_file;        ///< PEM private key of the leaf
   std::string client_ca_file;  ///< non-empty: require a client certificate that chains to it
+  /// Keep the library's own record layer after the handshake instead of RecordLayer (tests
+  /// check one against the other; a backend that cannot hand over its secrets always keeps it).
+  bool library_records = false;
 };
 
 /// How a client decides whether it trusts the server's certificate.
@@ -42,6 +45,8 @@ struct ClientConfig {
   std::string server_name;  ///< sent as SNI (not for IP literals) and checked under Verify::ca
   std::string cert_file;    ///< optional client certificate (mTLS), PEM chain
   std::string key_file;     ///< its key
+  /// As ServerConfig::library_records.
+  bool library_records = false;
 };
 
 /// What the handshake learnt about the peer's certificate.
@@ -110,21 +115,24 @@ class TlsConnection {
   /// The bytes write() of `plaintext` bytes produces at most, including pending output.
   [[nodiscard]] std::size_t sealed_size(std::size_t plaintext) const noexcept;
 
-  /// Encrypts `plaintext` (any size; records of at most kMaxTlsPlaintext) into `out`, which
-  /// starts with any output queued by read_record (e.g. a KeyUpdate reply); returns the bytes
-  /// written. Errors: EINVAL when `out` is smaller than sealed_size (nothing written);
-  /// ENOTRECOVERABLE if the library fails (final). No allocation.
-  [[nodiscard]] Result<std::size_t> write(std::span<const std::byte> plaintext,
+  /// Encrypts the concatenation of `pieces` (at most 256; any total size, records of at most
+  /// kMaxTlsPlaintext) into `out`, which starts with any output queued by read_record (e.g. a
+  /// KeyUpdate reply); returns the bytes written. No piece may overlap `out`. Errors: EINVAL
+  /// when `out` is smaller than sealed_size (nothing written); ENOTRECOVERABLE if the library
+  /// fails (final). No allocation after the first write on OpenSSL (RecordLayer or its own
+  /// records); wolfSSL 5.5's record layer allocates its record buffers once per record.
+  [[nodiscard]] Result<std::size_t> write(std::span<const std::span<const std::byte>> pieces,
                                           std::span<std::byte> out) noexcept;
 
-  /// Decrypts one whole TLS record (header included, as tls_record_size() measured it) and
-  /// writes its application data to `dest` (at least kMaxTlsPlaintext bytes, or the record's
-  /// ciphertext length); returns the plaintext bytes (0 for a record that carried none, such
-  /// as a KeyUpdate). `dest` may overlap `record`: the record is taken in before anything is
-  /// written. Errors: decrypt_failed for a record that does not authenticate; protocol_error
-  /// for an alert (close_notify included: the session's own CLOSE frame ends it cleanly) or a
-  /// post-handshake message this build refuses. Final. No allocation.
-  [[nodiscard]] Result<std::size_t> read_record(std::span<const std::byte> record,
+  /// Decrypts one whole TLS record (header included, as tls_record_size() measured it), which
+  /// may be overwritten (it is decrypted in place), and moves its application data to `dest`
+  /// (at least kMaxTlsPlaintext bytes, or the record's ciphertext length); returns the
+  /// plaintext bytes (0 for a record that carried none, such as a KeyUpdate). `dest` may
+  /// overlap `record`. Errors: decrypt_failed for a record that does not authenticate;
+  /// certificate_rejected for the peer's alert about our certificate; protocol_error for any
+  /// other alert (close_notify included: the session's own CLOSE frame ends it cleanly) or a
+  /// post-handshake message this build refuses. Final. No allocation on OpenSSL (as write).
+  [[nodiscard]] Result<std::size_t> read_record(std::span<std::byte> record,
                                                 std::span<std::byte> dest) noexcept;
 
   /// Keying material exported from the session (RFC 8446 §7.5) for `label`, no context: what the
@@ -137,6 +145,11 @@ class TlsConnection {
 
   /// The peer's certificate, once the handshake is done.
   [[nodiscard]] const PeerCertificate& peer() const noexcept;
+
+  /// True once the handshake handed the records to ringtunnel's RecordLayer; false while the
+  /// library protects them (before the handshake is done, library_records, or a backend that
+  /// keeps them). For logs and tests.
+  [[nodiscard]] bool records_by_ringtunnel() const noexcept;
 
   /// The library's account of the last failure, for logs.
   [[nodiscard]] const std::string& error_text() const noexcept;

@@ -39,11 +39,11 @@ Result<HandshakeStep> TlsConnection::handshake(std::span<const std::byte>,
 std::size_t TlsConnection::sealed_size(std::size_t) const noexcept {
   return 0;
 }
-Result<std::size_t> TlsConnection::write(std::span<const std::byte>,
+Result<std::size_t> TlsConnection::write(std::span<const std::span<const std::byte>>,
                                          std::span<std::byte>) noexcept {
   return errno_code(EOPNOTSUPP);
 }
-Result<std::size_t> TlsConnection::read_record(std::span<const std::byte>,
+Result<std::size_t> TlsConnection::read_record(std::span<std::byte>,
                                                std::span<std::byte>) noexcept {
   return errno_code(EOPNOTSUPP);
 }
@@ -56,6 +56,9 @@ Result<void> TlsConnection::update_key() noexcept {
 const PeerCertificate& TlsConnection::peer() const noexcept {
   static const PeerCertificate kNone;
   return kNone;
+}
+bool TlsConnection::records_by_ringtunnel() const noexcept {
+  return false;
 }
 const std::string& TlsConnection::error_text() const noexcept {
   static const std::string kText = kMissing;

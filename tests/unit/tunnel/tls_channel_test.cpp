@@ -40,12 +40,25 @@ struct Certificate {
   std::string dir, key, cert;
 };
 
-// A client and a server TlsChannel whose handshake ran in memory.
+// Whose record layer each side runs after the handshake: ringtunnel's RecordLayer, or
+// OpenSSL's own on one side, which checks ours against an implementation we did not write.
+enum class Records { ours, library_sender, library_receiver };
+
+// A client and a server TlsChannel whose handshake ran in memory; the client sends unless
+// `server_sends`.
 struct Pair {
-  Pair() {
+  explicit Pair(Records records = Records::ours, bool server_sends = false) {
     std::string error;
-    auto server_context = tls::TlsContext::server({certificate.cert, certificate.key, {}}, &error);
-    auto client_context = tls::TlsContext::client({}, &error);  // Verify::pin
+    tls::ServerConfig server_config{certificate.cert, certificate.key, {}};
+    const bool server_library =
+        records == (server_sends ? Records::library_sender : Records::library_receiver);
+    const bool client_library =
+        records == (server_sends ? Records::library_receiver : Records::library_sender);
+    server_config.library_records = server_library;
+    tls::ClientConfig client_config;  // Verify::pin
+    client_config.library_records = client_library;
+    auto server_context = tls::TlsContext::server(server_config, &error);
+    auto client_context = tls::TlsContext::client(client_config, &error);
     REQUIRE(server_context);
     REQUIRE(client_context);
     auto server = (*server_context)->new_connection();
@@ -72,8 +85,18 @@ struct Pair {
     REQUIRE(server_done);
     REQUIRE(to_server.empty());
     CHECK((*client)->peer().pin.substr(0, 7) == "SHA256:");
-    sender = std::make_unique<TlsChannel>(std::move(*client), Clock::now());
-    receiver = std::make_unique<TlsChannel>(std::move(*server), Clock::now());
+#ifdef RT_CRYPTO_OPENSSL
+    // OpenSSL hands over its secrets; the wolfSSL build keeps its library's records always.
+    CHECK((*client)->records_by_ringtunnel() == !client_library);
+    CHECK((*server)->records_by_ringtunnel() == !server_library);
+#else
+    CHECK_FALSE((*client)->records_by_ringtunnel());
+    CHECK_FALSE((*server)->records_by_ringtunnel());
+#endif
+    sender =
+        std::make_unique<TlsChannel>(std::move(server_sends ? *server : *client), Clock::now());
+    receiver =
+        std::make_unique<TlsChannel>(std::move(server_sends ? *client : *server), Clock::now());
     contexts[0] = std::move(*server_context);
     contexts[1] = std::move(*client_context);
   }
@@ -138,7 +161,11 @@ std::vector<std::byte> receive(TlsChannel& receiver, const std::vector<std::byte
 
 TEST_CASE("TlsChannel yields frames cut across records whole, in place, in order",
           "[tunnel][tls]") {
-  Pair pair;
+  const Records records =
+      GENERATE(Records::ours, Records::library_sender, Records::library_receiver);
+  const bool server_sends = GENERATE(false, true);
+  CAPTURE(static_cast<int>(records), server_sends);
+  Pair pair(records, server_sends);
   std::mt19937 random(7);
   std::vector<std::byte> sent;
   std::vector<std::byte> wire;
@@ -181,7 +208,8 @@ TEST_CASE("TlsChannel keeps what it holds back bounded over thousands of records
 }
 
 TEST_CASE("TlsChannel: one flipped bit is decrypt_failed, final", "[tunnel][tls]") {
-  Pair pair;
+  const Records records = GENERATE(Records::ours, Records::library_receiver);
+  Pair pair(records);
   std::mt19937 random(11);
   const auto frame = data_frame(5, 1000, random);
   const ConstBytes pieces[] = {frame};
@@ -206,7 +234,11 @@ TEST_CASE("TlsChannel refuses a frame header announcing more than a frame may ca
 }
 
 TEST_CASE("TlsChannel updates its key after an hour; the peer reads on", "[tunnel][tls]") {
-  Pair pair;
+  const Records records =
+      GENERATE(Records::ours, Records::library_sender, Records::library_receiver);
+  const bool server_sends = GENERATE(false, true);
+  CAPTURE(static_cast<int>(records), server_sends);
+  Pair pair(records, server_sends);
   std::mt19937 random(13);
   std::vector<std::byte> sent, wire;
   for (int hour = 0; hour < 3; ++hour) {

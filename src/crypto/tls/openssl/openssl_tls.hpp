@@ -30,7 +30,12 @@ struct TlsContext::Impl {
   bool server = false;
   Verify verify = Verify::pin;
   std::string server_name;  // client: SNI and, under Verify::ca, the name checked
+  bool library_records = false;
 };
+
+/// SSL_CTX_set_keylog_callback's callback: keeps the application traffic secrets of the
+/// connection the handshake is running on, for its RecordLayer (tls_connection.cpp).
+void capture_traffic_secret(const SSL* ssl, const char* line);
 
 /// `path` in quotes, as error messages name files.
 inline std::string quoted(const std::string& path) {

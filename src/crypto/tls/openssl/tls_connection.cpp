@@ -8,8 +8,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <string_view>
 
 #include "crypto/tls/openssl/openssl_tls.hpp"
+#include "crypto/tls/record_layer.hpp"
 #include "protocol/reason.hpp"
 
 namespace ringtunnel::crypto::tls {
@@ -94,6 +97,28 @@ struct SslFree {
   void operator()(SSL* ssl) const noexcept { SSL_free(ssl); }
 };
 
+// The hex digits of a keylog line's secret into `secret`; false for anything else.
+bool decode_secret(std::string_view hex, TrafficSecret& secret) noexcept {
+  if (hex.size() != 64 && hex.size() != 96) return false;
+  const auto digit = [](char c) -> int {
+    if (c >= '0' && c <= '9') return c - '0';
+    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+    return -1;
+  };
+  for (std::size_t i = 0; i < hex.size(); i += 2) {
+    const int high = digit(hex[i]);
+    const int low = digit(hex[i + 1]);
+    if (high < 0 || low < 0) {
+      secret.bytes.wipe();
+      return false;
+    }
+    secret.bytes.data()[i / 2] = static_cast<std::byte>(high * 16 + low);
+  }
+  secret.size = hex.size() / 2;
+  return true;
+}
+
 bool is_ip_literal(const std::string& name) {
   unsigned char buffer[16];
   return inet_pton(AF_INET, name.c_str(), buffer) == 1 ||
@@ -108,6 +133,13 @@ struct TlsConnection::Impl {
   PeerCertificate peer;
   std::string error_text;
   bool server = false;
+  // The application traffic secrets the keylog callback saw, until take_records() uses them.
+  TrafficSecret client_secret;
+  TrafficSecret server_secret;
+  // Set once the handshake is done: ringtunnel protects the records from then on.
+  std::optional<RecordLayer> records;
+  // Without `records`: the pieces of one write, gathered for SSL_write.
+  std::vector<std::byte> staging;
 
   // The error of a failed SSL call `result`, with error_text filled in.
   std::error_code failure(int result, Reason otherwise) {
@@ -159,8 +191,46 @@ struct TlsConnection::Impl {
     peer.chain_verified = checked && SSL_get_verify_result(ssl.get()) == X509_V_OK;
   }
 
+  // Hands the records to RecordLayer (see record_layer.hpp). Without the secrets or with
+  // library_records set, the library keeps its own record layer.
+  Result<void> take_records() {
+    const SSL_CIPHER* cipher = SSL_get_current_cipher(ssl.get());
+    const std::uint16_t suite = cipher != nullptr ? SSL_CIPHER_get_protocol_id(cipher) : 0;
+    const bool known = suite == 0x1302 || suite == 0x1303;  // AES-256-GCM, ChaCha20-Poly1305
+    if (context->library_records || !known || client_secret.size == 0 || server_secret.size == 0) {
+      return {};
+    }
+    const auto algorithm =
+        suite == 0x1302 ? AeadAlgorithm::aes_256_gcm : AeadAlgorithm::chacha20_poly1305;
+    const auto hash = suite == 0x1302 ? TrafficHash::sha384 : TrafficHash::sha256;
+    auto layer = server ? RecordLayer::create(algorithm, hash, server_secret, client_secret)
+                        : RecordLayer::create(algorithm, hash, client_secret, server_secret);
+    client_secret = TrafficSecret{};  // the moves wipe the secrets' bytes
+    server_secret = TrafficSecret{};
+    if (!layer) {
+      error_text = "cannot key the TLS record layer: " + layer.error().message();
+      return layer.error();
+    }
+    records.emplace(std::move(*layer));
+    return {};
+  }
+
   const TlsContext::Impl* context = nullptr;
 };
+
+void capture_traffic_secret(const SSL* ssl, const char* line) {
+  auto* impl = static_cast<TlsConnection::Impl*>(SSL_get_app_data(ssl));
+  if (impl == nullptr || impl->context->library_records || line == nullptr) return;
+  // "<label> <client random, hex> <secret, hex>" (the NSS key log format).
+  const std::string_view text(line);
+  TrafficSecret* secret = nullptr;
+  if (text.starts_with("CLIENT_TRAFFIC_SECRET_0 ")) secret = &impl->client_secret;
+  if (text.starts_with("SERVER_TRAFFIC_SECRET_0 ")) secret = &impl->server_secret;
+  const std::size_t space = text.rfind(' ');
+  if (secret != nullptr && space != std::string_view::npos) {
+    decode_secret(text.substr(space + 1), *secret);
+  }
+}
 
 TlsConnection::TlsConnection(std::unique_ptr<Impl> impl) noexcept : impl_(std::move(impl)) {}
 TlsConnection::~TlsConnection() = default;
@@ -176,6 +246,7 @@ Result<std::unique_ptr<TlsConnection>> TlsContext::new_connection() const {
     return errno_code(ENOMEM);
   }
   BIO_set_data(bio, static_cast<void*>(&impl->wire));
+  SSL_set_app_data(impl->ssl.get(), impl.get());  // for capture_traffic_secret
   SSL_set_bio(impl->ssl.get(), bio, bio);  // the SSL owns the BIO from here
   if (impl_->server) {
     SSL_set_accept_state(impl->ssl.get());
@@ -214,6 +285,7 @@ Result<HandshakeStep> TlsConnection::handshake(std::span<const std::byte> input,
   wire.input = {};
   if (result == 1) {
     impl_->learn_peer();
+    if (auto taken = impl_->take_records(); !taken) return taken.error();
     return step;
   }
   const int code = SSL_get_error(impl_->ssl.get(), result);
@@ -222,25 +294,47 @@ Result<HandshakeStep> TlsConnection::handshake(std::span<const std::byte> input,
 }
 
 std::size_t TlsConnection::sealed_size(std::size_t plaintext) const noexcept {
+  if (impl_->records) return impl_->wire.queued.size() + impl_->records->sealed_size(plaintext);
   const std::size_t records = (plaintext + kMaxTlsPlaintext - 1) / kMaxTlsPlaintext;
   // Room for a KeyUpdate of our own (update_key) as well: one small record.
-  return impl_->wire.queued.size() + plaintext + records * kTlsRecordOverhead + 64;
+  return impl_->wire.queued.size() + plaintext + records * kTlsRecordOverhead +
+         kKeyUpdateRecordSize;
 }
 
-Result<std::size_t> TlsConnection::write(std::span<const std::byte> plaintext,
+Result<std::size_t> TlsConnection::write(std::span<const std::span<const std::byte>> pieces,
                                          std::span<std::byte> out) noexcept {
-  if (out.size() < sealed_size(plaintext.size())) return errno_code(EINVAL);
+  std::size_t total = 0;
+  for (const auto piece : pieces) total += piece.size();
+  if (out.size() < sealed_size(total)) return errno_code(EINVAL);
   Wire& wire = impl_->wire;
-  if (!wire.queued.empty()) std::memcpy(out.data(), wire.queued.data(), wire.queued.size());
-  wire.out = out;
-  wire.written = wire.queued.size();
+  const std::size_t queued = wire.queued.size();
+  if (queued > 0) std::memcpy(out.data(), wire.queued.data(), queued);
   wire.queued.clear();
+  if (impl_->records) {
+    auto sealed = impl_->records->write(pieces, out.subspan(queued));
+    if (!sealed) {
+      impl_->error_text = "TLS record sealing failed";
+      return errno_code(ENOTRECOVERABLE);
+    }
+    return queued + *sealed;
+  }
+  // The library takes one buffer per write, and a write per piece would put each 10-byte
+  // frame header in a record of its own: one gathering copy.
+  auto& staging = impl_->staging;
+  staging.resize(total);
+  std::size_t at = 0;
+  for (const auto piece : pieces) {
+    if (!piece.empty()) std::memcpy(staging.data() + at, piece.data(), piece.size());
+    at += piece.size();
+  }
+  wire.out = out;
+  wire.written = queued;
   std::size_t done = 0;
   int result = 1;
-  while (done < plaintext.size() && result > 0) {
-    const std::size_t chunk = std::min(plaintext.size() - done, std::size_t{1} << 30);
+  while (done < total && result > 0) {
+    const std::size_t chunk = std::min(total - done, std::size_t{1} << 30);
     std::size_t n = 0;
-    result = SSL_write_ex(impl_->ssl.get(), plaintext.data() + done, chunk, &n);
+    result = SSL_write_ex(impl_->ssl.get(), staging.data() + done, chunk, &n);
     done += n;
   }
   const std::size_t written = wire.written;
@@ -250,8 +344,17 @@ Result<std::size_t> TlsConnection::write(std::span<const std::byte> plaintext,
   return written;
 }
 
-Result<std::size_t> TlsConnection::read_record(std::span<const std::byte> record,
+Result<std::size_t> TlsConnection::read_record(std::span<std::byte> record,
                                                std::span<std::byte> dest) noexcept {
+  if (impl_->records) {
+    std::size_t plaintext = 0;
+    Alert alert;
+    auto content =
+        impl_->records->read_record(record, dest, &plaintext, &alert, &impl_->error_text);
+    if (!content) return content.error();
+    if (*content == RecordContent::alert) return alert_error(alert, &impl_->error_text);
+    return plaintext;
+  }
   Wire& wire = impl_->wire;
   wire.input = record;
   wire.taken = 0;
@@ -285,6 +388,10 @@ Result<std::vector<std::byte>> TlsConnection::export_key(std::string_view label,
 }
 
 Result<void> TlsConnection::update_key() noexcept {
+  if (impl_->records) {
+    impl_->records->update_key();
+    return {};
+  }
   if (SSL_key_update(impl_->ssl.get(), SSL_KEY_UPDATE_NOT_REQUESTED) != 1) {
     impl_->error_text = take_ssl_errors("key update refused");
     return errno_code(ENOTRECOVERABLE);
@@ -294,6 +401,10 @@ Result<void> TlsConnection::update_key() noexcept {
 
 const PeerCertificate& TlsConnection::peer() const noexcept {
   return impl_->peer;
+}
+
+bool TlsConnection::records_by_ringtunnel() const noexcept {
+  return impl_->records.has_value();
 }
 
 const std::string& TlsConnection::error_text() const noexcept {

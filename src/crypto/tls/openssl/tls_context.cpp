@@ -30,6 +30,8 @@ SslCtxPtr new_context(const SSL_METHOD* method, std::string* error) {
   SSL_CTX_set_ciphersuites(ctx.get(), "TLS_AES_256_GCM_SHA384:TLS_CHACHA20_POLY1305_SHA256");
   // The BIO never refuses a write (see tls_connection.cpp), so SSL_write always completes.
   SSL_CTX_set_mode(ctx.get(), SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  // The only way OpenSSL 3.0 hands out the traffic secrets RecordLayer takes over with.
+  SSL_CTX_set_keylog_callback(ctx.get(), capture_traffic_secret);
   return ctx;
 }
 
@@ -95,6 +97,7 @@ Result<std::unique_ptr<TlsContext>> TlsContext::server(const ServerConfig& confi
                                                        std::string* error) {
   auto impl = std::make_unique<Impl>();
   impl->server = true;
+  impl->library_records = config.library_records;
   impl->ctx = new_context(TLS_server_method(), error);
   if (!impl->ctx) return errno_code(ENOMEM);
   if (auto used = use_certificate(impl->ctx.get(), config.cert_file, config.key_file, error);
@@ -119,6 +122,7 @@ Result<std::unique_ptr<TlsContext>> TlsContext::client(const ClientConfig& confi
   auto impl = std::make_unique<Impl>();
   impl->verify = config.verify;
   impl->server_name = config.server_name;
+  impl->library_records = config.library_records;
   impl->ctx = new_context(TLS_client_method(), error);
   if (!impl->ctx) return errno_code(ENOMEM);
   if (config.verify == Verify::ca) {
