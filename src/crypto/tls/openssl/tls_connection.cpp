@@ -1,6 +1,5 @@
 // SPDX-License-Identifier: MIT
 // TlsConnection on OpenSSL: an SSL object over a BIO that reads and writes caller spans.
-#include <arpa/inet.h>
 #include <openssl/bio.h>
 #include <openssl/err.h>
 #include <openssl/ssl.h>
@@ -13,6 +12,7 @@
 
 #include "crypto/tls/openssl/openssl_tls.hpp"
 #include "crypto/tls/record_layer.hpp"
+#include "crypto/tls/wire.hpp"
 #include "protocol/reason.hpp"
 
 namespace ringtunnel::crypto::tls {
@@ -24,50 +24,24 @@ std::error_code reason(Reason r) noexcept {
   return protocol::make_error_code(r);
 }
 
-// Output the library produces while no write() is under way (the handshake's flights, a
-// KeyUpdate reply, an alert) waits here for the next write(). A peer that makes us queue more
-// than this (a KeyUpdate flood while we send nothing) is cut off.
-constexpr std::size_t kMaxQueuedOutput = 64 * 1024;
-
-// The BIO's view of the caller's buffers for the call in progress. The BIO never blocks and
-// never refuses a write: the bytes go to `out` while it has room, else to `queued`.
-struct Wire {
-  std::span<const std::byte> input;
-  std::size_t taken = 0;
-  std::span<std::byte> out;
-  std::size_t written = 0;
-  std::vector<std::byte> queued;
-  bool overflow = false;
-};
+using detail::Wire;
 
 int wire_write(BIO* bio, const char* data, int size) {
   auto* wire = static_cast<Wire*>(BIO_get_data(bio));
-  const auto bytes = std::as_bytes(std::span(data, static_cast<std::size_t>(size)));
-  const std::size_t room = wire->out.size() - wire->written;
-  const std::size_t direct = wire->queued.empty() ? std::min(room, bytes.size()) : 0;
-  if (direct > 0) std::memcpy(wire->out.data() + wire->written, bytes.data(), direct);
-  wire->written += direct;
-  if (direct < bytes.size()) {
-    if (wire->queued.size() + bytes.size() - direct > kMaxQueuedOutput) {
-      wire->overflow = true;
-      return -1;
-    }
-    wire->queued.insert(wire->queued.end(), bytes.begin() + direct, bytes.end());
-  }
-  return size;
+  return detail::wire_put(*wire, std::as_bytes(std::span(data, static_cast<std::size_t>(size))))
+             ? size
+             : -1;
 }
 
 int wire_read(BIO* bio, char* data, int size) {
   auto* wire = static_cast<Wire*>(BIO_get_data(bio));
   BIO_clear_retry_flags(bio);
-  const std::size_t left = wire->input.size() - wire->taken;
-  if (left == 0) {
+  const std::size_t n = detail::wire_take(
+      *wire, std::as_writable_bytes(std::span(data, static_cast<std::size_t>(size))));
+  if (n == 0) {
     BIO_set_retry_read(bio);
     return -1;
   }
-  const std::size_t n = std::min(left, static_cast<std::size_t>(size));
-  std::memcpy(data, wire->input.data() + wire->taken, n);
-  wire->taken += n;
   return static_cast<int>(n);
 }
 
@@ -117,12 +91,6 @@ bool decode_secret(std::string_view hex, TrafficSecret& secret) noexcept {
   }
   secret.size = hex.size() / 2;
   return true;
-}
-
-bool is_ip_literal(const std::string& name) {
-  unsigned char buffer[16];
-  return inet_pton(AF_INET, name.c_str(), buffer) == 1 ||
-         inet_pton(AF_INET6, name.c_str(), buffer) == 1;
 }
 
 }  // namespace
@@ -253,14 +221,14 @@ Result<std::unique_ptr<TlsConnection>> TlsContext::new_connection() const {
   } else {
     SSL_set_connect_state(impl->ssl.get());
     const std::string& name = impl_->server_name;
-    if (!name.empty() && !is_ip_literal(name)) {
+    if (!name.empty() && !detail::is_ip_literal(name)) {
       // SNI carries DNS names only. (SSL_set_tlsext_host_name is this call behind a C cast.)
       SSL_ctrl(impl->ssl.get(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
                const_cast<char*>(name.c_str()));
     }
     if (impl_->verify == Verify::ca && !name.empty()) {
       X509_VERIFY_PARAM* param = SSL_get0_param(impl->ssl.get());
-      const int set = is_ip_literal(name) ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
+      const int set = detail::is_ip_literal(name) ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
                                           : X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
       if (set != 1) {
         ERR_clear_error();
@@ -318,15 +286,8 @@ Result<std::size_t> TlsConnection::write(std::span<const std::span<const std::by
     }
     return queued + *sealed;
   }
-  // The library takes one buffer per write, and a write per piece would put each 10-byte
-  // frame header in a record of its own: one gathering copy.
   auto& staging = impl_->staging;
-  staging.resize(total);
-  std::size_t at = 0;
-  for (const auto piece : pieces) {
-    if (!piece.empty()) std::memcpy(staging.data() + at, piece.data(), piece.size());
-    at += piece.size();
-  }
+  detail::gather(pieces, staging);
   wire.out = out;
   wire.written = queued;
   std::size_t done = 0;
