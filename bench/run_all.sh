@@ -2,10 +2,10 @@
 # SPDX-License-Identifier: MIT
 # run_all.sh BUILD_DIR BENCH...: what `ninja -C BUILD_DIR bench` runs. The micro benches first
 # (console table + JSON), then the end-to-end relay comparison (run.py), the tunnel comparison
-# against ssh -L (tunnel.py) and UDP / latency under load (mixed.py), each one markdown table +
-# JSON, all results under BUILD_DIR/bench-results/. Pass RINGTUNNEL_BENCH_QUICK=1 for quick
-# end-to-end runs. Every driver runs even if an earlier one fails; the exit status is non-zero
-# if any did.
+# against ssh -L and stunnel (tunnel.py) and UDP / latency under load (mixed.py), each one
+# markdown table + JSON, all results under BUILD_DIR/bench-results/. Pass
+# RINGTUNNEL_BENCH_QUICK=1 for quick end-to-end runs. Every driver runs even if an earlier one
+# fails; the exit status is non-zero if any did.
 set -euo pipefail
 build=$1
 shift
@@ -38,7 +38,7 @@ echo "== end-to-end: relay vs direct TCP vs socat (interleaved, same run)"
 /usr/bin/python3 "$here/e2e/run.py" --build-dir "$build" --out "$out" "${quick[@]}" || status=$?
 
 echo
-echo "== end-to-end: ringtunnel vs ssh -L vs direct TCP (interleaved, same run)"
+echo "== end-to-end: ringtunnel (native, TLS) vs ssh -L vs stunnel vs direct TCP (interleaved)"
 /usr/bin/python3 "$here/e2e/tunnel.py" --build-dir "$build" --out "$out" "${quick[@]}" || status=$?
 
 echo

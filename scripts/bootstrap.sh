@@ -12,8 +12,8 @@ packages=(
   nlohmann-json3-dev libcli11-dev catch2 libbenchmark-dev
   # sanitizer and fuzzing toolchain
   clang-14 libclang-rt-14-dev
-  # tests and benchmarks: baselines and helpers
-  socat procps iproute2 python3
+  # tests and benchmarks: baselines and helpers (stunnel4: the TLS 1.3 baseline of tunnel.py)
+  socat stunnel4 procps iproute2 python3
   # the ssh -L baseline of the tunnel benchmarks (a private sshd on 127.0.0.1, never the system one)
   openssh-client openssh-server
 )

@@ -1,6 +1,7 @@
 #!/usr/bin/python3
 # SPDX-License-Identifier: MIT
-"""Tunnel comparison: direct TCP vs ringtunnel (client -L + server) vs ssh -L (aes256-gcm).
+"""Tunnel comparison: direct TCP vs ringtunnel (client -L + server; native and --transport tls)
+vs ssh -L (aes256-gcm) vs a stunnel pair (TLS 1.3, AES-256-GCM).
 
 Usage: tunnel.py --build-dir DIR [--quick] [--runs N] [--out DIR] [--paths direct,ssh,...]
 
@@ -8,8 +9,9 @@ Per path and run (paths interleaved A B A B inside every run, order rotated per 
 sample on a freshly started tunnel (both ends): single-stream throughput into a sink with the CPU
 time of the tunnel's two ends, 64-byte ping-pong RTT, stream setup rate (connect, 1-byte echo,
 close; sequential and 16 in parallel), and on the first runs the RSS of both ends idle and while
-10,000 streams are held. Prints one markdown table and the issue's targets (PASS/MISS) to stdout,
-progress to stderr, all raw samples to OUT/tunnel.json. Stdlib only; run with /usr/bin/python3.
+10,000 streams are held. Prints one markdown table and the targets of the tunnel and the TLS
+issues (PASS/MISS) to stdout, progress to stderr, all raw samples to OUT/tunnel.json. Stdlib
+only; run with /usr/bin/python3.
 Loopback only; every step is bounded in time.
 """
 
@@ -19,6 +21,7 @@ import os
 import platform
 import pwd
 import re
+import resource
 import secrets
 import shutil
 import subprocess
@@ -31,7 +34,9 @@ from common import (READY_TIMEOUT, MeasureError, build_options, cpu_by_group, cp
                     proc_tree, ratio, run_client, run_driver, set_log_tag, spread,
                     start_loadgen_servers, wait_forwards)
 
-PATHS = ("direct", "ringtunnel", "ssh")
+PATHS = ("direct", "ringtunnel", "ringtunnel-tls", "ssh", "stunnel")
+RINGTUNNEL_PATHS = ("ringtunnel", "ringtunnel-tls")  # SIGTERM must stop these with exit 0
+PEERS = ("ssh", "stunnel")  # the table has a ratio column to each
 PINGPONG_SIZE = 64
 PINGPONG_WARMUP = 2000
 RATE_PARALLEL = 16
@@ -42,15 +47,21 @@ TUNNEL_THREADS = 2
 SSH_CIPHER = "aes256-gcm@openssh.com"
 SSHD = "/usr/sbin/sshd"
 SSHD_PRIVSEP_DIR = "/run/sshd"
+STUNNEL_TLS_VERSION = "TLSv1.3"
+STUNNEL_CIPHERSUITE = "TLS_AES_256_GCM_SHA384"
+# stunnel sizes its client limit from RLIMIT_NOFILE at start: 125/256 of it (9,765 at 20,000).
+STUNNEL_CLIENTS_PER_FD = 125 / 256
 
 # memory_runs: how many runs (the first ones) measure the 10,000-stream figure, per path. It is
 # the slowest figure: 10,000 streams through ssh -L take 1-2 minutes to establish (ssh walks
-# every channel on each event), and ssh's figure is a reference, not a target, so it is measured
-# once (not at all in quick mode, where ringtunnel's is measured once).
-FULL = {"runs": 5, "memory_runs": {"ringtunnel": 3, "ssh": 1}, "seconds": 10, "count": 20000,
-        "rate_seconds": 5, "budget": 690}
-QUICK = {"runs": 3, "memory_runs": {"ringtunnel": 1, "ssh": 0}, "seconds": 2, "count": 5000,
-         "rate_seconds": 2, "budget": 170}
+# every channel on each event), and the peers' figures (ssh, stunnel) are references, not
+# targets, so they are measured once (not at all in quick mode, where ringtunnel's, on either
+# transport, is measured once). budget_per_path: the time budget in seconds is this times the
+# number of paths measured (690 s for the three of direct, ringtunnel and ssh).
+FULL = {"runs": 5, "seconds": 10, "count": 20000, "rate_seconds": 5, "budget_per_path": 230,
+        "memory_runs": {"ringtunnel": 3, "ringtunnel-tls": 3, "ssh": 1, "stunnel": 1}}
+QUICK = {"runs": 3, "seconds": 2, "count": 5000, "rate_seconds": 2, "budget_per_path": 57,
+         "memory_runs": {"ringtunnel": 1, "ringtunnel-tls": 1, "ssh": 0, "stunnel": 0}}
 
 # figure -> the sample keys summarized (median, min–max) per path
 FIGURE_KEYS = {
@@ -170,13 +181,18 @@ class SshPath:
 
 
 class RingtunnelPath:
-    """`ringtunnel server` and `ringtunnel client -L` per launch, fresh data dirs each time."""
-    name = "ringtunnel"
+    """`ringtunnel server` and `ringtunnel client -L` per launch, fresh data dirs each time, on
+    the native transport or (`transport="tls"`: path ringtunnel-tls) on `--transport tls` at both
+    ends with no other TLS flag (the server's self-signed certificate, pinned by the client)."""
 
-    def __init__(self, launcher, workdir, binary):
+    def __init__(self, launcher, workdir, binary, transport="native"):
+        self.name = "ringtunnel" if transport == "native" else f"ringtunnel-{transport}"
         self.launcher = launcher
         self.workdir = workdir
         self.binary = binary
+        self.transport = transport
+        # The native transport runs without the flag, as it did before --transport existed.
+        self.transport_args = [] if transport == "native" else ["--transport", transport]
         self.token = secrets.token_hex(16)
         self.version = None
         self.ready_lines = {}  # the last launch's "server ready" / "client ready" lines
@@ -191,6 +207,11 @@ class RingtunnelPath:
         for command in ("server", "client"):
             if not re.search(rf"^\s+{command}\s", listing, re.MULTILINE):
                 return f"this build has no `ringtunnel {command}` subcommand yet"
+        if self.transport_args:
+            server_help = subprocess.run([self.binary, "server", "--help"], capture_output=True,
+                                         text=True, timeout=10).stdout
+            if not re.search(rf"--transport\b.*\b{self.transport}\b", server_help):
+                return f"this build has no `--transport {self.transport}`"
         version = subprocess.run([self.binary, "version"], capture_output=True, text=True,
                                  timeout=10)
         self.version = " ".join(version.stdout.split())
@@ -207,16 +228,115 @@ class RingtunnelPath:
         tunnel.server = self.launcher.start(
             "ringtunnel server",
             [self.binary, "server", "--bind", "127.0.0.1", "--port", str(port), "--data-dir",
-             server_dir, "--threads", str(TUNNEL_THREADS), "--token", self.token], env=env)
+             server_dir, "--threads", str(TUNNEL_THREADS), "--token", self.token]
+            + self.transport_args, env=env)
         self.ready_lines["server"] = tunnel.server.wait_line(r"server ready", READY_TIMEOUT)
         tunnel.ports = {name: free_port() for name in targets}
         argv = [self.binary, "client", "--ip", "127.0.0.1", "--port", str(port), "--data-dir",
                 client_dir, "--token", self.token, "--accept-new-host", "--threads",
-                str(TUNNEL_THREADS)]
+                str(TUNNEL_THREADS)] + self.transport_args
         for name, target in targets.items():
             argv += ["-L", f"127.0.0.1:{tunnel.ports[name]}:127.0.0.1:{target}"]
         tunnel.client = self.launcher.start("ringtunnel client", argv, env=env)
         self.ready_lines["client"] = tunnel.client.wait_line(r"client ready", READY_TIMEOUT)
+        wait_forwards(tunnel.client, tunnel.ports.values(), READY_TIMEOUT)
+
+
+class StunnelPath:
+    """A stunnel4 pair per launch: the server accepts TLS and connects to the target, the client
+    accepts plain TCP and connects with TLS to the server; one service (accept/connect pair) per
+    target on each side, like ssh's -L. TLS 1.3 only, TLS_AES_256_GCM_SHA384, a throwaway
+    self-signed Ed25519 certificate (the key type of ringtunnel's own), pinned by the client."""
+    name = "stunnel"
+
+    def __init__(self, launcher, workdir):
+        self.launcher = launcher
+        self.dir = os.path.join(workdir, "stunnel")
+        self.stunnel = shutil.which("stunnel4") or shutil.which("stunnel")
+        self.version = None
+        self.memory_unavailable = None  # why the 10,000-stream figure cannot run, if it cannot
+
+    @property
+    def cert(self):
+        return os.path.join(self.dir, "cert.pem")
+
+    @property
+    def key(self):
+        return os.path.join(self.dir, "key.pem")
+
+    def prepare(self):
+        """Checks the tools and makes the certificate; returns a skip reason."""
+        openssl = shutil.which("openssl")
+        for tool, what in ((self.stunnel, "stunnel4"), (openssl, "openssl (the CLI)")):
+            if not tool:
+                return f"{what} not installed"
+        os.makedirs(self.dir, mode=0o700)
+        made = subprocess.run([openssl, "req", "-x509", "-newkey", "ed25519", "-nodes",
+                               "-keyout", self.key, "-out", self.cert, "-days", "2",
+                               "-subj", "/CN=127.0.0.1"], capture_output=True, text=True,
+                              timeout=20)
+        if made.returncode != 0:
+            return f"openssl req failed: {made.stderr.strip()[-300:]}"
+        shown = subprocess.run([self.stunnel, "-version"], capture_output=True, text=True,
+                               timeout=10)
+        text = shown.stdout + shown.stderr
+        version = re.search(r"^stunnel (\S+)", text, re.MULTILINE)
+        running = re.search(r"^Running\s+with (OpenSSL \S+)", text, re.MULTILINE)
+        self.version = (f"stunnel {version.group(1) if version else '?'}"
+                        + (f" ({running.group(1)})" if running else ""))
+        self.memory_unavailable = self.raise_fd_limit()
+        return None
+
+    @staticmethod
+    def raise_fd_limit():
+        """Each stunnel end holds two sockets per stream and takes its client limit from the
+        RLIMIT_NOFILE it inherits from this driver: raises the limit so that the held streams
+        (and a margin) fit, if it may; returns why they cannot, or None."""
+        need = int((HOLD_STREAMS + 1000) / STUNNEL_CLIENTS_PER_FD) + 1
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft >= need:
+            return None
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (need, max(hard, need)))
+            return None
+        except (ValueError, OSError):
+            clients = int(soft * STUNNEL_CLIENTS_PER_FD)
+            return (f"stunnel allows {clients} clients per process at RLIMIT_NOFILE {soft}, "
+                    f"fewer than {HOLD_STREAMS}, and the limit cannot be raised to {need} "
+                    "(that needs CAP_SYS_RESOURCE)")
+
+    def write_config(self, directory, role, services):
+        """A config for one end; `services`: [(name, accept port, connect port)]."""
+        lines = ["foreground = yes", "pid =", "debug = 4"]  # 4: warnings, none per connection
+        for name, accept, connect in services:
+            lines += [f"[{name}]", f"accept = 127.0.0.1:{accept}",
+                      f"connect = 127.0.0.1:{connect}",
+                      f"sslVersionMin = {STUNNEL_TLS_VERSION}",
+                      f"sslVersionMax = {STUNNEL_TLS_VERSION}",
+                      f"ciphersuites = {STUNNEL_CIPHERSUITE}"]
+            if role == "server":
+                lines += [f"cert = {self.cert}", f"key = {self.key}"]
+            else:
+                lines += ["client = yes", "verifyPeer = yes", f"CAfile = {self.cert}"]
+        path = os.path.join(directory, f"{role}.conf")
+        with open(path, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        return path
+
+    def start(self, tunnel, targets):
+        directory = tempfile.mkdtemp(prefix="launch-", dir=self.dir)
+        tunnel.dirs.append(directory)
+        server_ports = {name: free_port() for name in targets}
+        server = self.write_config(directory, "server", [
+            (name, server_ports[name], target) for name, target in targets.items()])
+        tunnel.server = self.launcher.start("stunnel server", [self.stunnel, server])
+        # No ready line below debug level 5 (which logs every connection): its ports accepting
+        # is the sign. The probe costs one "SSL_accept: unexpected eof" line per launch.
+        wait_forwards(tunnel.server, server_ports.values(), READY_TIMEOUT)
+        tunnel.ports = {name: free_port() for name in targets}
+        client = self.write_config(directory, "client", [
+            (name, tunnel.ports[name], server_ports[name]) for name in targets])
+        tunnel.client = self.launcher.start("stunnel client", [self.stunnel, client])
         wait_forwards(tunnel.client, tunnel.ports.values(), READY_TIMEOUT)
 
 
@@ -228,7 +348,9 @@ class Bench:
                                                     "ringtunnel-loadgen")
         binary = args.ringtunnel or os.path.join(args.build_dir, "src", "cli", "ringtunnel")
         self.paths = {"direct": DirectPath(), "ssh": SshPath(launcher, workdir),
-                      "ringtunnel": RingtunnelPath(launcher, workdir, binary)}
+                      "ringtunnel": RingtunnelPath(launcher, workdir, binary),
+                      "ringtunnel-tls": RingtunnelPath(launcher, workdir, binary, "tls"),
+                      "stunnel": StunnelPath(launcher, workdir)}
         self.servers = {}
 
     def client(self, argv, timeout):
@@ -267,11 +389,11 @@ class Bench:
             sample["exit"] = codes
         if "error" in sample:  # for the diagnosis: what each end said last
             sample["output_tail"] = {end: getattr(tunnel, end).text()[-2000:] for end in codes}
-        # SIGTERM must stop ringtunnel cleanly (exit 0); ssh's codes are only recorded.
+        # SIGTERM must stop ringtunnel cleanly (exit 0); the peers' codes are only recorded.
         unclean = {end: code for end, code in codes.items() if running[end] and code != 0}
-        if tunnel.path == "ringtunnel" and unclean:
+        if tunnel.path in RINGTUNNEL_PATHS and unclean:
             sample["stop_error"] = f"exit code(s) after SIGTERM {unclean} (0 expected)"
-            log(f"{sample['figure']} ringtunnel: {sample['stop_error']}")
+            log(f"{sample['figure']} {tunnel.path}: {sample['stop_error']}")
         for path in tunnel.dirs:
             shutil.rmtree(path, ignore_errors=True)
 
@@ -404,11 +526,11 @@ def value(summary, path, figure, key):
     return median_of(summary.get(path, {}), figure, key)
 
 
-def render_row(summary, path, memory_runs):
+def render_row(summary, path, meta):
     e = summary[path]
     tp = value(summary, path, "throughput", "gbit_per_s")
-    r_direct = ratio(tp, value(summary, "direct", "throughput", "gbit_per_s"))
-    r_ssh = ratio(tp, value(summary, "ssh", "throughput", "gbit_per_s"))
+    ratios = [ratio(tp, value(summary, other, "throughput", "gbit_per_s"))
+              for other in ("direct",) + PEERS]
     p50 = value(summary, path, "pingpong", "p50_us")
     direct_p50 = value(summary, "direct", "pingpong", "p50_us")
     added = p50 - direct_p50 if None not in (p50, direct_p50) else None
@@ -417,14 +539,14 @@ def render_row(summary, path, memory_runs):
     idle = (f"{fmt(mem['rss_idle_client_kib'], 0)} + {fmt(mem['rss_idle_server_kib'], 0)}"
             if tunnel else "n/a")
     per_stream = fmt(mem["kib_per_stream"], 2) if tunnel else "n/a"
-    if tunnel and memory_runs.get(path, 0) == 0:
-        idle = per_stream = "not measured in this mode"
+    if tunnel and meta["params"]["memory_runs"].get(path, 0) == 0:
+        idle = per_stream = ("not measurable here (notes)" if path in meta["memory_unavailable"]
+                             else "not measured in this mode")
     problems = sum(len(v) for v in e.get("errors", {}).values()) + len(e.get("stop_errors", []))
     name = f"{path} ⚠ {problems} problem(s)" if problems else path
-    cells = [name, fmt(e["throughput"]["gbit_per_s"], 2),
-             "—" if r_direct is None else f"{r_direct:.2f}×",
-             "—" if r_ssh is None else f"{r_ssh:.2f}×",
-             fmt(e["throughput"]["cpu_cores"], 2) if tunnel else "n/a",
+    cells = [name, fmt(e["throughput"]["gbit_per_s"], 2)]
+    cells += ["—" if r is None else f"{r:.2f}×" for r in ratios]
+    cells += [fmt(e["throughput"]["cpu_cores"], 2) if tunnel else "n/a",
              fmt(e["throughput"]["gbit_per_core"], 2) if tunnel else "n/a",
              fmt(e["pingpong"]["p50_us"]), fmt(e["pingpong"]["p99_us"]),
              "—" if added is None else f"{added:+.1f}",
@@ -434,18 +556,20 @@ def render_row(summary, path, memory_runs):
 
 
 def render(summary, skipped, paths, meta):
-    out = [f"## Tunnel vs ssh -L: median of {meta['runs_done']} runs (min–max)"
+    columns = (["path", "1-stream Gbit/s", "÷ direct"] + [f"÷ {peer}" for peer in PEERS]
+               + ["tunnel CPU cores", "Gbit/s per core", "p50 µs", "p99 µs", "p50 added µs",
+                  "setup/s sequential", "setup/s ×16", "idle RSS client + server KiB",
+                  "KiB/stream @10k"])
+    out = [f"## Tunnel vs ssh -L and stunnel: median of {meta['runs_done']} runs (min–max)"
            f"{' — quick mode' if meta['quick'] else ''}\n",
-           "| path | 1-stream Gbit/s | ÷ direct | ÷ ssh | tunnel CPU cores | Gbit/s per core "
-           "| p50 µs | p99 µs | p50 added µs | setup/s sequential | setup/s ×16 "
-           "| idle RSS client + server KiB | KiB/stream @10k |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+           "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
     for path in paths:
         if path in skipped:
-            out.append(f"| {path} | skipped: {skipped[path]} |" + "  |" * 11)
+            out.append(f"| {path} | skipped: {skipped[path]} |" + "  |" * (len(columns) - 2))
         else:
-            out.append(render_row(summary, path, meta["params"]["memory_runs"]))
-    out += ["", render_targets(summary, skipped), "", "Notes:"]
+            out.append(render_row(summary, path, meta))
+    out += ["", render_targets(summary, skipped), "", render_tls_targets(summary, skipped), "",
+            "Notes:"]
     out += [f"- {note}" for note in meta["notes"]]
     return "\n".join(out)
 
@@ -503,22 +627,53 @@ def render_targets(summary, skipped):
     return "\n".join(lines)
 
 
-def build_meta(args, bench, params, live):
-    ssh, rt = bench.paths["ssh"], bench.paths["ringtunnel"]
+def tls_target(summary, other, factor, label):
+    mine = value(summary, "ringtunnel-tls", "throughput", "gbit_per_s")
+    theirs = value(summary, other, "throughput", "gbit_per_s")
+    head = f"ringtunnel-tls single-stream ≥ {factor}× {label}"
+    if None in (mine, theirs):
+        return f"- MISS {head}: no successful samples"
+    r = mine / theirs
+    verdict = "PASS" if r >= factor else "MISS"
+    return f"- {verdict} {head}: {mine:.2f} vs {theirs:.2f} Gbit/s = {r:.2f}×"
+
+
+def render_tls_targets(summary, skipped):
+    """The TLS issue's: single-stream at least 1.5× stunnel's pair and within 15 % of the
+    native transport (medians of the same run)."""
+    lines = ["### Targets (ringtunnel --transport tls vs stunnel and the native transport, "
+             "same run)"]
+    if "ringtunnel-tls" not in summary:
+        why = skipped.get("ringtunnel-tls", "not measured (--paths)")
+        return "\n".join(lines + [f"- SKIP the TLS targets (ringtunnel-tls): {why}"])
+    for other, factor, label in (("stunnel", 1.5, "stunnel"),
+                                 ("ringtunnel", 0.85, "native (within 15 %)")):
+        if other in summary:
+            lines.append(tls_target(summary, other, factor, label))
+        else:
+            why = skipped.get(other, "not measured (--paths)")
+            lines.append(f"- SKIP ringtunnel-tls single-stream ≥ {factor}× {label}: {why}")
+    return "\n".join(lines)
+
+
+def build_meta(args, bench, params, live, memory_unavailable):
+    ssh, rt, st = bench.paths["ssh"], bench.paths["ringtunnel"], bench.paths["stunnel"]
     meta = {"quick": args.quick, "params": params, "build": build_options(args.build_dir),
             "host": {"kernel": platform.release(), "cpus": os.cpu_count(),
                      "python": sys.version.split()[0]},
             "loadgen": bench.loadgen, "ringtunnel": rt.binary, "ringtunnel_version": rt.version,
-            "ssh_version": ssh.version, "loadavg_start": load_average()}
+            "ssh_version": ssh.version, "stunnel_version": st.version,
+            "memory_unavailable": memory_unavailable, "loadavg_start": load_average()}
     notes = [f"Loopback on {os.cpu_count()} cores shared by the loadgen client, the loadgen "
              "sink/echo server (1 thread each) and both tunnel ends "
              f"(ringtunnel --threads {TUNNEL_THREADS} each). Every sample starts the path's "
-             "two ends afresh (one ssh -N or ringtunnel client carries both -L: sink and echo) "
-             "and stops them after (SIGTERM, client first).",
+             "two ends afresh (one ssh -N, ringtunnel client or stunnel client carries both "
+             "forwards: sink and echo) and stops them after (SIGTERM, client first).",
              f"Throughput: {params['seconds']} s into a sink, counted once the sink has read it. "
-             "CPU: utime+stime from /proc/PID/stat over the same wall window, of the tunnel "
-             "client and server processes (ssh: the ssh client plus every per-connection sshd "
-             "process, not the listener); cores = CPU s ÷ wall s; per core = Gbit/s ÷ cores.",
+             "CPU: utime+stime (all threads) from /proc/PID/stat over the same wall window, of "
+             "the tunnel client and server processes (ssh: the ssh client plus every "
+             "per-connection sshd process, not the listener); cores = CPU s ÷ wall s; per "
+             "core = Gbit/s ÷ cores.",
              f"Ping-pong: {params['count']} × {PINGPONG_SIZE} B after {PINGPONG_WARMUP} warm-up "
              f"round trips. Setup rate: `loadgen rate`, {params['rate_seconds']} s each, "
              "connect → 1-byte echo → half-close → the peer's close, 1 worker and "
@@ -527,13 +682,27 @@ def build_meta(args, bench, params, live):
              f"echo-checked); KiB/stream = (held − idle) ÷ {HOLD_STREAMS}. The slowest figure, "
              "so measured on the first run(s) only: "
              + ", ".join(f"{path} {n}×" for path, n in params["memory_runs"].items()
-                         if path in live) + " (ssh's is a reference, not a target)."]
+                         if path in live) + " (ssh's and stunnel's are references, not "
+             "targets)."]
     if "ssh" in live:
         notes.append(f"ssh: {ssh.version}, a private `sshd -D -e` on 127.0.0.1 (temp ed25519 "
                      f"keys, Ciphers {SSH_CIPHER}, UsePAM no), client `ssh -N -F /dev/null -o "
                      f"Ciphers={SSH_CIPHER} -o Compression=no -L …`.")
-    if "ringtunnel" in live:
-        notes.append(f"ringtunnel: `{rt.version}`.")
+    if "stunnel" in live:
+        notes.append(f"stunnel: {st.version}, a server and a client (`foreground = yes`, "
+                     f"`debug = 4`), one service per target, `sslVersionMin`/`Max = "
+                     f"{STUNNEL_TLS_VERSION}`, `ciphersuites = {STUNNEL_CIPHERSUITE}`; a "
+                     "throwaway self-signed Ed25519 certificate (openssl req), pinned by the "
+                     "client (`verifyPeer = yes`, `CAfile`); one TLS handshake per stream, "
+                     "other options at stunnel's defaults.")
+    for path, why in memory_unavailable.items():
+        notes.append(f"{path}: the {HOLD_STREAMS}-stream memory figure is not measurable "
+                     f"here: {why}.")
+    if "ringtunnel" in live or "ringtunnel-tls" in live:
+        notes.append(f"ringtunnel: `{rt.version}`"
+                     + ("; ringtunnel-tls is the same with `--transport tls` on both ends (the "
+                        "server's self-signed certificate, pinned by the client)."
+                        if "ringtunnel-tls" in live else "."))
     if meta["build"] and meta["build"]["buildtype"] != "release":
         notes.append(f"Build type is {meta['build']['buildtype']!r}, not release "
                      "(BENCHMARKS.md rule 4): ringtunnel figures may be pessimistic.")
@@ -545,8 +714,9 @@ def build_meta(args, bench, params, live):
 
 
 def finish_notes(meta, summary, live, out_path, bench, warmup):
-    for end, line in bench.paths["ringtunnel"].ready_lines.items():
-        meta["notes"].append(f"ringtunnel {end}: `{line.split(' info ', 1)[-1].strip()}`")
+    for path in RINGTUNNEL_PATHS:
+        for end, line in bench.paths[path].ready_lines.items():
+            meta["notes"].append(f"{path} {end}: `{line.split(' info ', 1)[-1].strip()}`")
     for path in live:
         for figure, errors in summary[path].get("errors", {}).items():
             first = " ".join(errors[0].split())  # one line: it is a list item
@@ -583,7 +753,12 @@ def run_in(args, launcher, params, workdir):
     live = [p for p in paths if p not in skipped]
     for path, why in skipped.items():
         log(f"skipping {path}: {why}")
-    meta = build_meta(args, bench, params, live)
+    memory_unavailable = {p: why for p in live
+                          if (why := getattr(bench.paths[p], "memory_unavailable", None))}
+    params["memory_runs"] = {p: 0 if p in memory_unavailable else n
+                             for p, n in params["memory_runs"].items()}
+    params["budget"] = params["budget_per_path"] * len(live)
+    meta = build_meta(args, bench, params, live, memory_unavailable)
 
     start = time.monotonic()
     bench.servers = start_loadgen_servers(launcher, bench.loadgen)
