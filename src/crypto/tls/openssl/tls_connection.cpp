@@ -228,8 +228,9 @@ Result<std::unique_ptr<TlsConnection>> TlsContext::new_connection() const {
     }
     if (impl_->verify == Verify::ca && !name.empty()) {
       X509_VERIFY_PARAM* param = SSL_get0_param(impl->ssl.get());
-      const int set = detail::is_ip_literal(name) ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
-                                          : X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
+      const int set = detail::is_ip_literal(name)
+                          ? X509_VERIFY_PARAM_set1_ip_asc(param, name.c_str())
+                          : X509_VERIFY_PARAM_set1_host(param, name.c_str(), 0);
       if (set != 1) {
         ERR_clear_error();
         return errno_code(EINVAL);
