@@ -28,14 +28,10 @@ namespace ringtunnel::crypto {
 namespace {
 
 using detail::note_library_error;
+using detail::wipe_object;
 using detail::wolf_in;
 using detail::wolf_out;
 using detail::wolf_size;
-
-template <typename T>
-void wipe_object(T& object) noexcept {
-  secure_wipe(std::as_writable_bytes(std::span(&object, 1)));
-}
 
 }  // namespace
 

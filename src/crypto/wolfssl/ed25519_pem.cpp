@@ -76,16 +76,6 @@ const char* key_type_name(int key_format) noexcept {
   }
 }
 
-int write_all(int fd, std::span<const std::byte> bytes) noexcept {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno;
-    bytes = bytes.subspan(static_cast<std::size_t>(n));
-  }
-  return 0;
-}
-
 // The PEM text of `seed`'s key into `pem`; its length, or a wolfCrypt error (negative).
 int encode(std::span<const std::byte, kEd25519SeedSize> seed,
            std::span<std::byte, kPemCapacity> pem) noexcept {

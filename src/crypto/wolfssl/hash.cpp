@@ -17,6 +17,7 @@ namespace ringtunnel::crypto {
 namespace {
 
 using detail::note_library_error;
+using detail::wipe_object;
 using detail::wolf_in;
 using detail::wolf_out;
 using detail::wolf_size;
@@ -32,11 +33,6 @@ int sha256_update(wc_Sha256& sha, std::span<const std::byte> data) noexcept {
     data = data.subspan(chunk.size());
   }
   return ret;
-}
-
-template <typename T>
-void wipe_object(T& object) noexcept {
-  secure_wipe(std::as_writable_bytes(std::span(&object, 1)));
 }
 
 }  // namespace

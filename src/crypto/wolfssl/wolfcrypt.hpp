@@ -1,16 +1,21 @@
 // SPDX-License-Identifier: MIT
-// Internal to src/crypto/wolfssl: wolfSSL's build options first, byte views, error recording.
+// Internal to the wolfSSL backend (src/crypto/wolfssl, src/crypto/tls/wolfssl): wolfSSL's build
+// options first, byte views, error recording, and the few helpers its files share.
 #pragma once
 
 // Before any other wolfSSL header: the layouts of Aes, WC_RNG and the key structs depend on the
 // options the library was configured with, which only options.h carries.
+#include <unistd.h>
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/settings.h>
 #include <wolfssl/wolfcrypt/types.h>
 
+#include <cerrno>
 #include <cstddef>
 #include <cstdint>
 #include <span>
+
+#include "crypto/secure_buffer.hpp"
 
 namespace ringtunnel::crypto::detail {
 
@@ -37,6 +42,24 @@ inline byte* wolf_out(std::span<std::byte> data) noexcept {
 /// kHkdfMaxInfo ...); longer spans are fed in chunks where a call could see one.
 inline word32 wolf_size(std::span<const std::byte> data) noexcept {
   return static_cast<word32>(data.size());
+}
+
+/// Zeroes a wolfCrypt struct (a key schedule, a hash or AEAD state) where its free function
+/// leaves the secret parts in place.
+template <typename T>
+void wipe_object(T& object) noexcept {
+  secure_wipe(std::as_writable_bytes(std::span(&object, 1)));
+}
+
+/// Writes all of `bytes` to the blocking `fd` (a PEM file being made); 0 or the errno.
+inline int write_all(int fd, std::span<const std::byte> bytes) noexcept {
+  while (!bytes.empty()) {
+    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    bytes = bytes.subspan(static_cast<std::size_t>(n));
+  }
+  return 0;
 }
 
 }  // namespace ringtunnel::crypto::detail

@@ -119,16 +119,6 @@ Result<std::vector<std::byte>> make_self_signed(WolfEd25519Key* key, std::string
   return der;
 }
 
-int write_all(int fd, std::span<const std::byte> bytes) noexcept {
-  while (!bytes.empty()) {
-    const ssize_t n = ::write(fd, bytes.data(), bytes.size());
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) return errno;
-    bytes = bytes.subspan(static_cast<std::size_t>(n));
-  }
-  return 0;
-}
-
 // Writes `der` as PEM to `path` through path.tmp and a rename, so a reader never sees half.
 Result<void> write_certificate(std::span<const std::byte> der, const std::string& path,
                                std::string* error) {
@@ -147,7 +137,7 @@ Result<void> write_certificate(std::span<const std::byte> der, const std::string
     if (error) *error = "cannot create " + quoted(temporary) + ": " + std::strerror(saved);
     return errno_code(saved);
   }
-  int saved = write_all(fd.get(), std::span(pem).first(static_cast<std::size_t>(size)));
+  int saved = detail::write_all(fd.get(), std::span(pem).first(static_cast<std::size_t>(size)));
   if (saved == 0 && ::fsync(fd.get()) != 0) saved = errno;
   fd.reset();
   if (saved == 0 && ::rename(temporary.c_str(), path.c_str()) != 0) saved = errno;
