@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
 // Ed25519 signing and verification over wolfCrypt's ed25519_key (pure Ed25519, RFC 8032).
 #include "crypto/ed25519.hpp"
-#include "crypto/wolfssl/wolfcrypt.hpp"
-// The wolfSSL headers after wolfcrypt.hpp, which includes their options.h first.
-#include <wolfssl/wolfcrypt/ed25519.h>
+#include "crypto/wolfssl/ed25519_key.hpp"
 
 #include "crypto/library_error.hpp"
 #include "crypto/random.hpp"
@@ -16,35 +14,19 @@ using detail::note_library_error;
 using detail::wolf_in;
 using detail::wolf_out;
 using detail::wolf_size;
+using detail::WolfEd25519Key;
 
-// An initialised ed25519_key, freed (which zeroes it, private half included) on every path.
-class WolfEd25519Key {
- public:
-  WolfEd25519Key() noexcept {
-    if (note_library_error(wc_ed25519_init(&key_)) != 0) {
-      detail::library_failure("Ed25519 key setup failed");
-    }
-  }
-  WolfEd25519Key(const WolfEd25519Key&) = delete;
-  WolfEd25519Key& operator=(const WolfEd25519Key&) = delete;
-  ~WolfEd25519Key() { wc_ed25519_free(&key_); }
-
-  ed25519_key* get() noexcept { return &key_; }
-
- private:
-  ed25519_key key_;
-};
+// The key's wolfCrypt object; an Ed25519 key that cannot even be set up ends the process.
+ed25519_key* ready(WolfEd25519Key& key) noexcept {
+  if (key.get() == nullptr) detail::library_failure("Ed25519 key setup failed");
+  return key.get();
+}
 
 // Imports the seed and its public key, which wolfCrypt's signer needs beside the seed.
 void import_seed(WolfEd25519Key& key, std::span<const std::byte, kEd25519SeedSize> seed,
                  Ed25519PublicKey& public_key) noexcept {
-  if (note_library_error(wc_ed25519_import_private_only(wolf_in(seed), wolf_size(seed),
-                                                        key.get())) != 0 ||
-      note_library_error(wc_ed25519_make_public(key.get(), wolf_out(public_key),
-                                                wolf_size(public_key))) != 0 ||
-      note_library_error(wc_ed25519_import_private_key(wolf_in(seed), wolf_size(seed),
-                                                       wolf_in(public_key),
-                                                       wolf_size(public_key), key.get())) != 0) {
+  ready(key);
+  if (key.import_seed(seed, public_key) != 0) {
     detail::library_failure("Ed25519 private key import failed");
   }
 }
@@ -73,7 +55,7 @@ Ed25519Signature Ed25519PrivateKey::sign(std::span<const std::byte> message) con
   Ed25519Signature signature;
   word32 length = wolf_size(signature);
   if (note_library_error(wc_ed25519_sign_msg(wolf_in(message), wolf_size(message),
-                                             wolf_out(signature), &length, key.get())) != 0 ||
+                                             wolf_out(signature), &length, ready(key))) != 0 ||
       length != signature.size()) {
     detail::library_failure("Ed25519 signing failed");
   }
@@ -88,7 +70,7 @@ bool ed25519_verify(std::span<const std::byte, kEd25519PublicKeySize> public_key
   // The import checks that the key decodes to a curve point; a bad signature is a result
   // (res = 0, or an error code for a malformed one), not a library failure.
   int verified = 0;
-  return wc_ed25519_import_public(wolf_in(public_key), wolf_size(public_key), key.get()) == 0 &&
+  return wc_ed25519_import_public(wolf_in(public_key), wolf_size(public_key), ready(key)) == 0 &&
          wc_ed25519_verify_msg(wolf_in(signature), wolf_size(signature), wolf_in(message),
                                wolf_size(message), &verified, key.get()) == 0 &&
          verified == 1;

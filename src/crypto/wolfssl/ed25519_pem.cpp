@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 // The Ed25519 key file's PEM PKCS#8 codec over wolfCrypt (wc_DerToPem, wc_PemToDer).
 #include "crypto/ed25519_pem.hpp"
-#include "crypto/wolfssl/wolfcrypt.hpp"
+#include "crypto/wolfssl/ed25519_key.hpp"
 // The wolfSSL headers after wolfcrypt.hpp, which includes their options.h first.
 #include <wolfssl/wolfcrypt/asn.h>
 #include <wolfssl/wolfcrypt/asn_public.h>
@@ -23,24 +23,6 @@ namespace {
 // The PKCS#8 DER of an Ed25519 key is 48 bytes and its PEM 119: room to spare for both.
 constexpr std::size_t kDerCapacity = 128;
 constexpr std::size_t kPemCapacity = 256;
-
-// An ed25519_key, freed (which zeroes it) on every path.
-class WolfEd25519Key {
- public:
-  WolfEd25519Key() noexcept : ok_(note_library_error(wc_ed25519_init(&key_)) == 0) {}
-  WolfEd25519Key(const WolfEd25519Key&) = delete;
-  WolfEd25519Key& operator=(const WolfEd25519Key&) = delete;
-  ~WolfEd25519Key() {
-    if (ok_) wc_ed25519_free(&key_);
-  }
-
-  // Null when wc_ed25519_init failed.
-  ed25519_key* get() noexcept { return ok_ ? &key_ : nullptr; }
-
- private:
-  ed25519_key key_;
-  bool ok_;
-};
 
 // wc_PemToDer's output, wiped (it holds the seed) and freed.
 struct DerFree {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 // Certificates on wolfSSL: the zero-config self-signed one, pins, the library version.
-#include "crypto/wolfssl/wolfcrypt.hpp"
+#include "crypto/wolfssl/ed25519_key.hpp"
 // The wolfSSL headers after wolfcrypt.hpp, which includes their options.h first.
 #include <fcntl.h>
 #include <unistd.h>
@@ -24,42 +24,14 @@
 namespace ringtunnel::crypto::tls {
 namespace {
 
-// An ed25519_key, freed (which zeroes it) on every path.
-class WolfEd25519Key {
- public:
-  WolfEd25519Key() noexcept : ok_(wc_ed25519_init(&key_) == 0) {}
-  WolfEd25519Key(const WolfEd25519Key&) = delete;
-  WolfEd25519Key& operator=(const WolfEd25519Key&) = delete;
-  ~WolfEd25519Key() {
-    if (ok_) wc_ed25519_free(&key_);
-  }
-
-  // The key for `seed`, its public half derived; 0 or a wolfCrypt error.
-  int import_seed(std::span<const std::byte, kEd25519SeedSize> seed) noexcept {
-    if (!ok_) return BAD_STATE_E;
-    const byte* private_key = detail::wolf_in(seed);
-    int ret = wc_ed25519_import_private_only(private_key, kEd25519SeedSize, &key_);
-    if (ret == 0) ret = wc_ed25519_make_public(&key_, public_key_.data(), kEd25519PublicKeySize);
-    if (ret == 0) {
-      ret = wc_ed25519_import_private_key(private_key, kEd25519SeedSize, public_key_.data(),
-                                          kEd25519PublicKeySize, &key_);
-    }
-    return ret;
-  }
-
-  ed25519_key* get() noexcept { return &key_; }
-  std::span<const std::byte, kEd25519PublicKeySize> public_key() const noexcept {
-    return std::as_bytes(std::span(public_key_));
-  }
-
- private:
-  ed25519_key key_;
-  std::array<byte, kEd25519PublicKeySize> public_key_{};
-  bool ok_;
+// The server's identity key and its public half, the certificate's subject key.
+struct IdentityKey {
+  detail::WolfEd25519Key key;
+  Ed25519PublicKey public_key{};
 };
 
 // The server's identity key from `path` (the PEM PKCS#8 file ed25519_key_file.cpp writes).
-Result<void> read_identity_key(const std::string& path, WolfEd25519Key* key, std::string* error) {
+Result<void> read_identity_key(const std::string& path, IdentityKey* key, std::string* error) {
   std::vector<std::byte> text;
   const int err = read_small_file(path, &text);
   if (err != 0) {
@@ -82,7 +54,7 @@ Result<void> read_identity_key(const std::string& path, WolfEd25519Key* key, std
       *error = quoted(path) + " is not a PEM private key (" + detail::take_library_error() + ")";
     return errno_code(EINVAL);
   }
-  if (const int ret = key->import_seed(seed.span()); ret != 0) {
+  if (const int ret = key->key.import_seed(seed.span(), key->public_key); ret != 0) {
     if (error) *error = "cannot use the key " + quoted(path) + ": " + tls_error_words(ret, "?");
     return errno_code(EINVAL);
   }
@@ -91,7 +63,7 @@ Result<void> read_identity_key(const std::string& path, WolfEd25519Key* key, std
 
 // A self-signed certificate (DER) for `key`: version 3, random serial, valid from a day ago
 // (wolfCrypt backdates it so) for 20 years (the pin, not the dates, is what a client checks).
-Result<std::vector<std::byte>> make_self_signed(WolfEd25519Key* key, std::string* error) {
+Result<std::vector<std::byte>> make_self_signed(IdentityKey* key, std::string* error) {
   auto cert = std::make_unique<Cert>();
   WC_RNG rng;
   if (wc_InitCert(cert.get()) != 0 || wc_InitRng(&rng) != 0) {
@@ -105,10 +77,10 @@ Result<std::vector<std::byte>> make_self_signed(WolfEd25519Key* key, std::string
   std::strncpy(cert->subject.commonName, "ringtunnel server", CTC_NAME_SIZE - 1);
   std::vector<std::byte> der(4096);
   int size = wc_MakeCert_ex(cert.get(), detail::wolf_out(der), static_cast<word32>(der.size()),
-                            ED25519_TYPE, key->get(), &rng);
+                            ED25519_TYPE, key->key.get(), &rng);
   if (size > 0) {
     size = wc_SignCert_ex(cert->bodySz, cert->sigType, detail::wolf_out(der),
-                          static_cast<word32>(der.size()), ED25519_TYPE, key->get(), &rng);
+                          static_cast<word32>(der.size()), ED25519_TYPE, key->key.get(), &rng);
   }
   wc_FreeRng(&rng);
   if (size <= 0) {
@@ -154,13 +126,12 @@ Result<void> write_certificate(std::span<const std::byte> der, const std::string
 
 Result<void> ensure_self_signed(const std::string& key_file, const std::string& cert_file,
                                 std::string* error) {
-  WolfEd25519Key key;
+  IdentityKey key;
   if (auto read = read_identity_key(key_file, &key, error); !read) return read.error();
   if (::access(cert_file.c_str(), F_OK) == 0) {
     // Kept when it is for this key; made again when the key changed or the file is damaged.
     if (auto existing = read_certificate(cert_file, nullptr)) {
-      if (std::ranges::equal(ed25519_key_of(subject_public_key_info(*existing)),
-                             key.public_key())) {
+      if (std::ranges::equal(ed25519_key_of(subject_public_key_info(*existing)), key.public_key)) {
         return {};
       }
     }
