@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// ConfigFile: config.yaml read with yaml-cpp, shaped by the schema table, tunnels checked.
+// ConfigFile: config.yaml read with yaml-cpp, shaped by the schema table, tunnels and exposes
+// checked.
 #include "config/config_file.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -10,6 +11,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <span>
 #include <sstream>
 
 #include "ringtunnel/tunnel_spec.hpp"
@@ -21,6 +23,61 @@ constexpr std::size_t kMaxFileBytes = 1 << 20;
 constexpr std::size_t kMaxProfileName = 64;
 constexpr std::array<std::string_view, 3> kSections = {"defaults", "profiles", "server"};
 constexpr std::array<std::string_view, 5> kTunnelKeys = {"local", "remote", "mode", "host", "bind"};
+constexpr std::array<std::string_view, 6> kExposeKeys = {"public", "local", "host",
+                                                         "bind",   "mode",  "proxy_protocol"};
+
+// A `tunnels:` item is checked with BIND's default, "localhost"; the --bind in force is checked
+// when the flags are applied.
+bool check_forward(std::string_view text, std::string* problem) {
+  return parse_forward_spec(text, "localhost", problem).has_value();
+}
+
+bool check_expose(std::string_view text, std::string* problem) {
+  return parse_expose_spec(text, problem).has_value();
+}
+
+// What differs between the two lists of tunnels, `tunnels:` (-L) and `expose:` (-R): the
+// words of their messages, the keys of their maps and the parser that checks each item.
+struct TunnelList {
+  std::string_view item;         // "tunnel", for "unknown tunnel key"
+  std::string_view a_map;        // "a tunnel map"
+  std::string_view list;         // "a list of tunnels"
+  std::string_view text_syntax;  // the short string form
+  std::string_view map_syntax;
+  std::string_view listen_key;  // the port written first in the spec
+  std::string_view connect_key;
+  bool proxy_protocol;  // takes `proxy_protocol: v2|none`
+  std::span<const std::string_view> keys;
+  bool (*check)(std::string_view text, std::string* problem);
+};
+
+constexpr TunnelList kTunnels = {
+    .item = "tunnel",
+    .a_map = "a tunnel map",
+    .list = "a list of tunnels",
+    .text_syntax = "\"LOCAL:REMOTE[:udp]\"",
+    .map_syntax = "{local: PORT, remote: PORT, mode: tcp|udp, host: HOST, bind: ADDRESS}",
+    .listen_key = "local",
+    .connect_key = "remote",
+    .proxy_protocol = false,
+    .keys = kTunnelKeys,
+    .check = check_forward,
+};
+
+constexpr TunnelList kExposes = {
+    .item = "expose",
+    .a_map = "an expose map",
+    .list = "a list of services to expose",
+    .text_syntax = "\"PUBLIC:LOCAL[:udp]\"",
+    .map_syntax =
+        "{public: PORT, local: PORT, host: HOST, bind: ADDRESS, mode: tcp|udp, "
+        "proxy_protocol: v2|none}",
+    .listen_key = "public",
+    .connect_key = "local",
+    .proxy_protocol = true,
+    .keys = kExposeKeys,
+    .check = check_expose,
+};
 
 int line_of(const YAML::Node& node) {
   return node.Mark().line + 1;
@@ -44,7 +101,9 @@ class Reader {
   bool read_section(const YAML::Node& node, Section section, const std::string& prefix,
                     std::vector<Setting>& into);
   bool read_value(const YAML::Node& value, const KeySpec& spec, Setting& setting);
-  bool read_tunnels(const YAML::Node& value, Setting& setting);
+  bool read_tunnels(const YAML::Node& value, const TunnelList& list, Setting& setting);
+  bool read_tunnel_map(const YAML::Node& item, const TunnelList& list, const std::string& where,
+                       std::string& text);
   bool read_profiles(const YAML::Node& node);
 
   ConfigFile& out_;
@@ -141,17 +200,17 @@ bool Reader::read_value(const YAML::Node& value, const KeySpec& spec, Setting& s
       return true;
     }
     case Shape::tunnels:
-      return read_tunnels(value, setting);
+      return read_tunnels(value, spec.key == "expose" ? kExposes : kTunnels, setting);
   }
   return false;
 }
 
-// Each item becomes the `-L` text it stands for and is checked as one.
-bool Reader::read_tunnels(const YAML::Node& value, Setting& setting) {
+// Each item becomes the `-L` (or `-R`) text it stands for and is checked as one.
+bool Reader::read_tunnels(const YAML::Node& value, const TunnelList& list, Setting& setting) {
   if (!value.IsSequence()) {
     return fail(line_of(value), setting.where,
-                "expected a list of tunnels, each \"LOCAL:REMOTE[:udp]\" or "
-                "{local: PORT, remote: PORT, mode: tcp|udp, host: HOST, bind: ADDRESS}");
+                "expected " + std::string(list.list) + ", each " + std::string(list.text_syntax) +
+                    " or " + std::string(list.map_syntax));
   }
   std::size_t index = 0;
   for (const YAML::Node& item : value) {
@@ -161,47 +220,63 @@ bool Reader::read_tunnels(const YAML::Node& value, Setting& setting) {
     if (item.IsScalar()) {
       text = item.Scalar();
     } else if (item.IsMap()) {
-      std::string local, remote, mode = "tcp", host, bind;
-      for (const auto& entry : item) {
-        const auto key = key_text(entry.first);
-        if (!key) return fail(line_of(entry.first), where, "a key must be a single word");
-        if (entry.second.IsNull()) continue;
-        if (!entry.second.IsScalar()) {
-          return fail(line_of(entry.second), where + "." + *key,
-                      "expected one value, got " + shape_of(entry.second));
-        }
-        const std::string& field = entry.second.Scalar();
-        if (*key == "local")
-          local = field;
-        else if (*key == "remote")
-          remote = field;
-        else if (*key == "mode")
-          mode = lower(field);
-        else if (*key == "host")
-          host = field;
-        else if (*key == "bind")
-          bind = field;
-        else
-          warn(line_of(entry.first), where + "." + *key + ": unknown tunnel key" +
-                                         suggest_word(*key, kTunnelKeys) + " (ignored)");
-      }
-      if (local.empty() || remote.empty()) {
-        return fail(line, where,
-                    std::string("missing '") + (local.empty() ? "local" : "remote") +
-                        "': a tunnel map needs local and remote ports");
-      }
-      if (mode != "tcp" && mode != "udp") {
-        return fail(line, where + ".mode", "expected tcp or udp, got '" + mode + "'");
-      }
-      text = (bind.empty() ? "" : spec_host(bind) + ":") + local + ":" +
-             (host.empty() ? "" : spec_host(host) + ":") + remote + (mode == "udp" ? ":udp" : "");
+      if (!read_tunnel_map(item, list, where, text)) return false;
     } else {
-      return fail(line, where, "expected \"LOCAL:REMOTE[:udp]\" or a map, got a list");
+      return fail(line, where,
+                  "expected " + std::string(list.text_syntax) + " or a map, got a list");
     }
     std::string problem;
-    if (!parse_forward_spec(text, "localhost", &problem)) return fail(line, where, problem);
+    if (!list.check(text, &problem)) return fail(line, where, problem);
     setting.values.push_back({text, line});
   }
+  return true;
+}
+
+// A map of a tunnel's parts into the spec text it stands for; the parser checks the rest.
+bool Reader::read_tunnel_map(const YAML::Node& item, const TunnelList& list,
+                             const std::string& where, std::string& text) {
+  std::string listen, connect, mode = "tcp", host, bind, proxy = "none";
+  for (const auto& entry : item) {
+    const auto key = key_text(entry.first);
+    if (!key) return fail(line_of(entry.first), where, "a key must be a single word");
+    if (entry.second.IsNull()) continue;
+    if (!entry.second.IsScalar()) {
+      return fail(line_of(entry.second), where + "." + *key,
+                  "expected one value, got " + shape_of(entry.second));
+    }
+    const std::string& field = entry.second.Scalar();
+    if (*key == list.listen_key)
+      listen = field;
+    else if (*key == list.connect_key)
+      connect = field;
+    else if (*key == "mode")
+      mode = lower(field);
+    else if (*key == "host")
+      host = field;
+    else if (*key == "bind")
+      bind = field;
+    else if (*key == "proxy_protocol" && list.proxy_protocol)
+      proxy = lower(field);
+    else
+      warn(line_of(entry.first), where + "." + *key + ": unknown " + std::string(list.item) +
+                                     " key" + suggest_word(*key, list.keys) + " (ignored)");
+  }
+  const int line = line_of(item);
+  if (listen.empty() || connect.empty()) {
+    return fail(line, where,
+                "missing '" + std::string(listen.empty() ? list.listen_key : list.connect_key) +
+                    "': " + std::string(list.a_map) + " needs " + std::string(list.listen_key) +
+                    " and " + std::string(list.connect_key) + " ports");
+  }
+  if (mode != "tcp" && mode != "udp") {
+    return fail(line, where + ".mode", "expected tcp or udp, got '" + mode + "'");
+  }
+  if (proxy != "none" && proxy != "v2") {
+    return fail(line, where + ".proxy_protocol", "expected v2 or none, got '" + proxy + "'");
+  }
+  text = (bind.empty() ? "" : spec_host(bind) + ":") + listen + ":" +
+         (host.empty() ? "" : spec_host(host) + ":") + connect + (mode == "udp" ? ":udp" : "") +
+         (proxy == "v2" ? ",proxy_protocol=v2" : "");
   return true;
 }
 

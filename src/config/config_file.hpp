@@ -18,7 +18,7 @@ struct LineValue {
 };
 
 /// One key of a section. `values` holds one entry for a scalar, one per item for `tunnels:`
-/// (each turned into `-L` text) and one comma-joined entry for a list.
+/// and `expose:` (each turned into `-L` or `-R` text) and one comma-joined entry for a list.
 struct Setting {
   const KeySpec* spec = nullptr;
   std::string where;  ///< "defaults.bind", "profiles.dev.tunnels", "server.port"
@@ -51,9 +51,9 @@ struct ConfigFile {
 
 /// Reads and checks `path`. A missing file is no error (exists = false, nothing set); null
 /// values (`log_file: ~`) count as not set. Errors (not YAML, a section or value of the wrong
-/// shape, a tunnel that is not a valid forward): nullopt, and `*error` gets one sentence naming
-/// the file, the line, the key and what was expected. The values' own ranges are checked by the
-/// flags they stand for when they are applied. Blocking file I/O: call it off the reactors.
+/// shape, a tunnel that is not a valid `-L` or `-R` spec): nullopt, and `*error` gets one sentence
+/// naming the file, the line, the key and what was expected. The values' own ranges are checked by
+/// the flags they stand for when they are applied. Blocking file I/O: call it off the reactors.
 std::optional<ConfigFile> load_config_file(const std::string& path, std::string* error);
 
 /// Parses YAML text as if it were the file `path` (for tests and `config init`'s self-check).

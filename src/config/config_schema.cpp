@@ -19,8 +19,10 @@ constexpr std::array kSchema = {
     KeySpec{"server", kClient, Shape::scalar, "--ip"},
     KeySpec{"port", kClient | kServer, Shape::scalar, "--port"},
     KeySpec{"tunnels", kProfile, Shape::tunnels, "--local"},
+    KeySpec{"expose", kProfile, Shape::tunnels, "--remote"},  // checked as -R, not -L
     // Client behaviour.
     KeySpec{"bind", kClient | kServer, Shape::scalar, "--bind"},
+    KeySpec{"expose_bind", kServer, Shape::scalar, "--expose-bind"},
     KeySpec{"accept_new_host", kClient, Shape::boolean, "--accept-new-host"},
     KeySpec{"server_fingerprint", kClient, Shape::scalar, "--server-fingerprint"},
     KeySpec{"sessions", kClient, Shape::scalar, "--sessions"},

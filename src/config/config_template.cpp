@@ -52,12 +52,17 @@ profiles:
       # - "5353:53:udp"                       # a UDP tunnel
       # - {local: 16379, remote: 6379}        # the same as a map
       # - {local: 8080, remote: 80, host: web.internal, bind: 0.0.0.0, mode: tcp}
+    # expose:                # services here that the server opens to visitors, as -R takes them
+    #   - "8080:3000"                         # PUBLIC:LOCAL ([BIND:]PUBLIC:[HOST:]LOCAL[:udp][,proxy_protocol=v2])
+    #   - "5353:53:udp"                       # a UDP service
+    #   - {public: 8443, local: 443, host: web.internal, bind: 0.0.0.0, mode: tcp, proxy_protocol: v2}
     # verbose: 1             # any defaults: key may be overridden here
 
 # `ringtunnel server` on this machine.
 server:
   # port: 9000
   # bind: 0.0.0.0
+  # expose_bind: 0.0.0.0     # where clients' exposed ports (-R) listen; a client may name a narrower address
   # max_clients: 10          # re-read on SIGHUP
   # allowed_ports: [5432, 6379, 8000-8100]   # re-read on SIGHUP; default every port
   # allowed_hosts: [db.internal, 10.0.0.0/8] # re-read on SIGHUP; default localhost only

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// Tunnel specs: the host grammar, `-L` parsing with one precise error sentence, canonical names.
+// Tunnel specs: the host grammar, `-L` and `-R` parsing with one precise error sentence,
+// canonical names.
 #include "ringtunnel/tunnel_spec.hpp"
 
 #include <arpa/inet.h>
@@ -18,7 +19,6 @@ constexpr std::size_t kMaxHostName = 253;  // without the optional trailing dot
 constexpr std::size_t kMaxLabel = 63;
 constexpr std::size_t kMaxIpv6Text = INET6_ADDRSTRLEN - 1;
 constexpr std::size_t kMaxQuoted = 80;  // bytes of user text a message repeats
-constexpr std::string_view kSyntax = "[BIND:]LOCAL_PORT:[HOST:]REMOTE_PORT[:tcp|:udp]";
 
 bool is_digit(char c) {
   return c >= '0' && c <= '9';
@@ -140,7 +140,59 @@ std::string format_host(std::string_view host) {
   return "[" + std::string(host) + "]";
 }
 
-// ---- -L parts ------------------------------------------------------------------------------
+// ---- the words of each flag ----------------------------------------------------------------
+
+// -L and -R share one grammar, BIND:LISTEN_PORT:HOST:CONNECT_PORT:PROTOCOL (one side listens,
+// the other connects), but name the parts for what they are; every message is built from these.
+struct Grammar {
+  std::string_view flag;
+  std::string_view syntax;        // for "expected ..."
+  std::string_view example;       // a short valid spec, for "e.g. ..."
+  std::string_view ipv6_example;  // the example with an IPv6 BIND
+  std::string_view listen_port;
+  unsigned listen_port_minimum;
+  std::string_view host;
+  std::string_view connect_port;
+  // What follows "has an interface scope, which "; empty when BIND may carry a scope.
+  std::string_view bind_scope_refusal;
+  std::string_view host_scope_refusal;
+};
+
+constexpr Grammar kForward = {
+    .flag = "-L",
+    .syntax = "[BIND:]LOCAL_PORT:[HOST:]REMOTE_PORT[:tcp|:udp]",
+    .example = "15432:5432",
+    .ipv6_example = "[::1]:15432:5432",
+    .listen_port = "local port",
+    .listen_port_minimum = 0,
+    .host = "target host",
+    .connect_port = "remote port",
+    .bind_scope_refusal = "",
+    .host_scope_refusal = "only the bind address may have",
+};
+
+constexpr Grammar kExpose = {
+    .flag = "-R",
+    .syntax = "[BIND:]PUBLIC_PORT:[LOCAL_HOST:]LOCAL_PORT[:tcp|:udp][,proxy_protocol=v2]",
+    .example = "8080:3000",
+    .ipv6_example = "[::1]:8080:3000",
+    .listen_port = "public port",
+    .listen_port_minimum = 1,  // the client must know the port it asked for
+    .host = "local host",
+    .connect_port = "local port",
+    .bind_scope_refusal = "-R does not take (BIND names an address on the server)",
+    .host_scope_refusal = "-R does not take",
+};
+
+// The one sentence a caller sees: the flag, the text and what is wrong with it.
+std::string flag_error(const Grammar& grammar, std::string_view text, const std::string& problem) {
+  return std::string(grammar.flag) + " " + quote(text) + ": " + problem;
+}
+
+constexpr std::string_view kBindRole = "bind address";
+constexpr std::string_view kBindFlagRole = "bind address (from --bind)";
+
+// ---- parts ---------------------------------------------------------------------------------
 
 // One ':'-separated part: `written` as typed, `inner` without the brackets when bracketed.
 struct Part {
@@ -149,7 +201,7 @@ struct Part {
   bool bracketed = false;
 };
 
-// Room for BIND:LOCAL:HOST:REMOTE:PROTOCOL and one more, to tell "too many" apart.
+// Room for BIND:LISTEN:HOST:CONNECT:PROTOCOL and one more, to tell "too many" apart.
 constexpr std::size_t kMaxParts = 6;
 
 struct Parts {
@@ -157,13 +209,25 @@ struct Parts {
   std::size_t count = 0;
 };
 
-// Splits at each ':' outside brackets. On failure, `problem` is the phrase after "-L '...': ".
-bool split_parts(std::string_view text, Parts& parts, std::string& problem) {
+// " (expected SYNTAX, e.g. 'EXAMPLE')", for a spec that is missing parts.
+std::string expected_syntax(const Grammar& grammar) {
+  return " (expected " + std::string(grammar.syntax) + ", e.g. '" + std::string(grammar.example) +
+         "')";
+}
+
+std::string too_many_parts(const Grammar& grammar) {
+  return "the spec has too many ':'-separated parts (expected " + std::string(grammar.syntax) +
+         "; write IPv6 addresses in brackets, e.g. '[::1]')";
+}
+
+// Splits at each ':' outside brackets. On failure, `problem` is the phrase after "-L '...': "
+// (or "-R '...': ").
+bool split_parts(std::string_view text, const Grammar& grammar, Parts& parts,
+                 std::string& problem) {
   std::size_t pos = 0;
   while (true) {
     if (parts.count == kMaxParts) {
-      problem = "the spec has too many ':'-separated parts (expected " + std::string(kSyntax) +
-                "; write IPv6 addresses in brackets, e.g. '[::1]')";
+      problem = too_many_parts(grammar);
       return false;
     }
     Part part;
@@ -182,9 +246,8 @@ bool split_parts(std::string_view text, Parts& parts, std::string& problem) {
         return false;
       }
     } else if (text.substr(pos == 0 ? 0 : pos - 1, 2) == "::") {
-      problem =
-          "the spec has '::' outside brackets (write IPv6 addresses in brackets, e.g. "
-          "'[::1]:15432:5432')";
+      problem = "the spec has '::' outside brackets (write IPv6 addresses in brackets, e.g. '" +
+                std::string(grammar.ipv6_example) + "')";
       return false;
     } else {
       next = std::min(text.find(':', pos), text.size());
@@ -203,8 +266,13 @@ bool split_parts(std::string_view text, Parts& parts, std::string& problem) {
   }
 }
 
-// Spaces, control characters and non-ASCII bytes are never part of a spec.
-bool check_bytes(std::string_view text, std::string& problem) {
+// The length, then the bytes: spaces, control characters and non-ASCII bytes are never part
+// of a spec.
+bool check_text(std::string_view text, std::size_t max_size, std::string& problem) {
+  if (text.size() > max_size) {
+    problem = "the spec is longer than " + std::to_string(max_size) + " bytes";
+    return false;
+  }
   for (std::size_t i = 0; i < text.size(); ++i) {
     const auto byte = static_cast<unsigned char>(text[i]);
     if (byte > 0x20 && byte < 0x7f) continue;
@@ -262,17 +330,19 @@ std::string canonical_ipv6(const in6_addr& addr) {
   return text.data();
 }
 
-// The inside of `[...]`. `role` names the part; only a bind address may carry a scope.
+// The inside of `[...]`. `role` names the part; a non-empty `scope_refusal` says why it may not
+// carry an interface scope.
 std::optional<std::string> read_bracketed_host(const Part& part, std::string_view role,
-                                               bool scope_allowed, std::string& problem) {
+                                               std::string_view scope_refusal,
+                                               std::string& problem) {
   const std::string subject = std::string(role) + " " + quote(part.written);
   std::string_view address = part.inner;
   std::string_view scope;
   if (const std::size_t percent = address.find('%'); percent != std::string_view::npos) {
     scope = address.substr(percent + 1);
     address = address.substr(0, percent);
-    if (!scope_allowed) {
-      problem = subject + " has an interface scope, which only the bind address may have";
+    if (!scope_refusal.empty()) {
+      problem = subject + " has an interface scope, which " + std::string(scope_refusal);
       return std::nullopt;
     }
     if (!is_scope(scope)) {
@@ -317,22 +387,24 @@ std::optional<std::string> read_plain_host(const Part& part, std::string_view ro
 }
 
 std::optional<std::string> read_bind(const Part& part, std::string_view role,
-                                     std::string& problem) {
-  if (part.bracketed) return read_bracketed_host(part, role, true, problem);
+                                     std::string_view scope_refusal, std::string& problem) {
+  if (part.bracketed) return read_bracketed_host(part, role, scope_refusal, problem);
   if (part.written == "*") return std::string("0.0.0.0");
   return read_plain_host(part, role, problem);
 }
 
-std::optional<std::string> read_target(const Part& part, std::string& problem) {
-  constexpr std::string_view kRole = "target host";
+// HOST, the host the connecting side connects to: never `*` or the unspecified address.
+std::optional<std::string> read_host(const Part& part, const Grammar& grammar,
+                                     std::string& problem) {
+  const std::string role(grammar.host);
   if (part.written == "*") {
-    problem = "target host '*' is not a host ('*' means every interface, for the bind address)";
+    problem = role + " '*' is not a host ('*' means every interface, for the bind address)";
     return std::nullopt;
   }
-  auto host = part.bracketed ? read_bracketed_host(part, kRole, false, problem)
-                             : read_plain_host(part, kRole, problem);
+  auto host = part.bracketed ? read_bracketed_host(part, role, grammar.host_scope_refusal, problem)
+                             : read_plain_host(part, role, problem);
   if (host && (*host == "0.0.0.0" || *host == "::")) {
-    problem = "target host " + quote(part.written) +
+    problem = role + " " + quote(part.written) +
               " is the unspecified address, which names no host to connect to "
               "(use 'localhost' or the host's address)";
     return std::nullopt;
@@ -352,10 +424,10 @@ Part part_from_bind_flag(std::string_view value) {
 // Which part is which, by count; indexes into Parts, kNone for an absent part.
 constexpr std::size_t kNone = kMaxParts;
 struct Layout {
-  std::size_t bind = kNone, local = kNone, host = kNone, remote = kNone;
+  std::size_t bind = kNone, listen = kNone, host = kNone, connect = kNone;
 };
 
-std::optional<Layout> layout_of(const Parts& parts, std::string& problem) {
+std::optional<Layout> layout_of(const Parts& parts, const Grammar& grammar, std::string& problem) {
   switch (parts.count) {
     case 2:
       return Layout{kNone, 0, kNone, 1};
@@ -369,21 +441,20 @@ std::optional<Layout> layout_of(const Parts& parts, std::string& problem) {
     default:
       break;
   }
-  problem = parts.count < 2
-                ? "the spec is missing the remote port (expected " + std::string(kSyntax) +
-                      ", e.g. '15432:5432')"
-                : "the spec has too many ':'-separated parts (expected " + std::string(kSyntax) +
-                      "; write IPv6 addresses in brackets, e.g. '[::1]')";
+  problem = parts.count > 4 ? too_many_parts(grammar)
+                            : "the spec is missing the " + std::string(grammar.connect_port) +
+                                  expected_syntax(grammar);
   return std::nullopt;
 }
 
 // Before reading any part: "15432:5432:" is better told "remote port is empty" than that
 // '5432' is not a host name.
-bool check_not_empty(const Parts& parts, const Layout& layout, std::string& problem) {
-  const std::pair<std::size_t, const char*> roles[] = {{layout.bind, "bind address"},
-                                                       {layout.local, "local port"},
-                                                       {layout.host, "target host"},
-                                                       {layout.remote, "remote port"}};
+bool check_not_empty(const Parts& parts, const Layout& layout, const Grammar& grammar,
+                     std::string& problem) {
+  const std::pair<std::size_t, std::string_view> roles[] = {{layout.bind, kBindRole},
+                                                            {layout.listen, grammar.listen_port},
+                                                            {layout.host, grammar.host},
+                                                            {layout.connect, grammar.connect_port}};
   for (const auto& [index, role] : roles) {
     if (index != kNone && parts.items[index].written.empty()) {
       problem = std::string(role) + " is empty";
@@ -393,45 +464,152 @@ bool check_not_empty(const Parts& parts, const Layout& layout, std::string& prob
   return true;
 }
 
-std::optional<ForwardSpec> read_spec(std::string_view text, std::string_view default_bind,
-                                     std::string& problem) {
+// A trailing `:tcp` or `:udp` (any case), taken off the parts.
+TransportProtocol take_protocol(Parts& parts) {
+  const Part& last = parts.items[parts.count - 1];
+  if (parts.count < 2 || last.bracketed) return TransportProtocol::tcp;
+  const bool udp = equals_ignoring_case(last.written, "udp");
+  if (!udp && !equals_ignoring_case(last.written, "tcp")) return TransportProtocol::tcp;
+  --parts.count;
+  return udp ? TransportProtocol::udp : TransportProtocol::tcp;
+}
+
+// What both flags' specs hold, in the order they are written.
+struct Fields {
+  std::string bind;  // empty when the text names none and there is no default
+  std::uint16_t listen_port = 0;
+  std::string host = "localhost";
+  std::uint16_t connect_port = 0;
+  TransportProtocol protocol = TransportProtocol::tcp;
+};
+
+// The spec's parts, checked in the order that names the real mistake. `default_bind` (-L's
+// --bind) stands in for an absent BIND; without one the bind stays empty.
+std::optional<Fields> read_fields(std::string_view text, const Grammar& grammar,
+                                  std::optional<std::string_view> default_bind,
+                                  std::string& problem) {
   if (text.empty()) {
-    problem = "the spec is empty (expected " + std::string(kSyntax) + ", e.g. '15432:5432')";
-    return std::nullopt;
-  }
-  if (text.size() > kMaxForwardSpecText) {
-    problem = "the spec is longer than " + std::to_string(kMaxForwardSpecText) + " bytes";
+    problem = "the spec is empty" + expected_syntax(grammar);
     return std::nullopt;
   }
   Parts parts;
-  if (!check_bytes(text, problem) || !split_parts(text, parts, problem)) return std::nullopt;
-  ForwardSpec spec;
-  const Part& last = parts.items[parts.count - 1];
-  if (parts.count >= 2 && !last.bracketed &&
-      (equals_ignoring_case(last.written, "tcp") || equals_ignoring_case(last.written, "udp"))) {
-    spec.protocol =
-        to_lower(last.written[0]) == 'u' ? TransportProtocol::udp : TransportProtocol::tcp;
-    --parts.count;
-  }
-  const auto layout = layout_of(parts, problem);
-  if (!layout || !check_not_empty(parts, *layout, problem)) return std::nullopt;
+  if (!split_parts(text, grammar, parts, problem)) return std::nullopt;
+  Fields fields;
+  fields.protocol = take_protocol(parts);
+  const auto layout = layout_of(parts, grammar, problem);
+  if (!layout || !check_not_empty(parts, *layout, grammar, problem)) return std::nullopt;
   // Ports first: in "5353:53:sctp" the mistake is the protocol, not a host named "53".
-  const auto local = read_port(parts.items[layout->local], "local port", 0, problem);
-  if (!local) return std::nullopt;
-  const auto remote = read_port(parts.items[layout->remote], "remote port", 1, problem);
-  if (!remote) return std::nullopt;
-  auto bind = layout->bind != kNone ? read_bind(parts.items[layout->bind], "bind address", problem)
-                                    : read_bind(part_from_bind_flag(default_bind),
-                                                "bind address (from --bind)", problem);
+  const auto listen = read_port(parts.items[layout->listen], grammar.listen_port,
+                                grammar.listen_port_minimum, problem);
+  if (!listen) return std::nullopt;
+  const auto connect = read_port(parts.items[layout->connect], grammar.connect_port, 1, problem);
+  if (!connect) return std::nullopt;
+  std::optional<std::string> bind = std::string();
+  if (layout->bind != kNone) {
+    bind = read_bind(parts.items[layout->bind], kBindRole, grammar.bind_scope_refusal, problem);
+  } else if (default_bind) {
+    bind = read_bind(part_from_bind_flag(*default_bind), kBindFlagRole, grammar.bind_scope_refusal,
+                     problem);
+  }
   if (!bind) return std::nullopt;
   if (layout->host != kNone) {
-    auto target = read_target(parts.items[layout->host], problem);
-    if (!target) return std::nullopt;
-    spec.target_host = std::move(*target);
+    auto host = read_host(parts.items[layout->host], grammar, problem);
+    if (!host) return std::nullopt;
+    fields.host = std::move(*host);
   }
-  spec.bind_host = std::move(*bind);
-  spec.local_port = *local;
-  spec.target_port = *remote;
+  fields.bind = std::move(*bind);
+  fields.listen_port = *listen;
+  fields.connect_port = *connect;
+  return fields;
+}
+
+std::optional<ForwardSpec> read_forward(std::string_view text, std::string_view default_bind,
+                                        std::string& problem) {
+  if (!check_text(text, kMaxForwardSpecText, problem)) return std::nullopt;
+  auto fields = read_fields(text, kForward, default_bind, problem);
+  if (!fields) return std::nullopt;
+  return ForwardSpec{.bind_host = std::move(fields->bind),
+                     .local_port = fields->listen_port,
+                     .target_host = std::move(fields->host),
+                     .target_port = fields->connect_port,
+                     .protocol = fields->protocol};
+}
+
+// ---- -R options ----------------------------------------------------------------------------
+
+constexpr std::string_view kProxyOption = "proxy_protocol";
+
+bool read_proxy_protocol(std::string_view value, ProxyProtocol& proxy, std::string& problem) {
+  if (equals_ignoring_case(value, "v2")) {
+    proxy = ProxyProtocol::v2;
+    return true;
+  }
+  if (equals_ignoring_case(value, "none")) {
+    proxy = ProxyProtocol::none;
+    return true;
+  }
+  problem = value.empty() ? "option proxy_protocol has no value"
+                          : "proxy_protocol " + quote(value) + " is not a supported value";
+  problem += " (expected proxy_protocol=v2 or proxy_protocol=none)";
+  return false;
+}
+
+// The options after the spec's first ',': NAME=VALUE, separated by ',', each at most once.
+bool read_options(std::string_view text, ProxyProtocol& proxy, std::string& problem) {
+  bool proxy_given = false;
+  for (std::size_t start = 0;;) {
+    const std::size_t end = std::min(text.find(',', start), text.size());
+    const std::string_view option = text.substr(start, end - start);
+    const std::size_t equals = std::min(option.find('='), option.size());
+    if (!equals_ignoring_case(option.substr(0, equals), kProxyOption)) {
+      problem = option.empty() ? "an option after ',' is empty" : "unknown option " + quote(option);
+      problem += " (the only option is proxy_protocol=v2 or proxy_protocol=none)";
+      return false;
+    }
+    if (proxy_given) {
+      problem = "option proxy_protocol is given twice";
+      return false;
+    }
+    const std::string_view value = option.substr(std::min(equals + 1, option.size()));
+    if (!read_proxy_protocol(value, proxy, problem)) return false;
+    proxy_given = true;
+    if (end == text.size()) return true;
+    start = end + 1;
+  }
+}
+
+std::optional<ExposeSpec> read_expose(std::string_view text, std::string& problem) {
+  if (!check_text(text, kMaxExposeSpecText, problem)) return std::nullopt;
+  const std::size_t comma = text.find(',');
+  if (comma == 0) {
+    problem = "the spec before the options is empty" + expected_syntax(kExpose);
+    return std::nullopt;
+  }
+  auto fields = read_fields(text.substr(0, comma), kExpose, std::nullopt, problem);
+  if (!fields) return std::nullopt;
+  ExposeSpec spec{.bind_host = std::move(fields->bind),
+                  .public_port = fields->listen_port,
+                  .local_host = std::move(fields->host),
+                  .local_port = fields->connect_port,
+                  .protocol = fields->protocol,
+                  .proxy = ProxyProtocol::none};
+  const bool has_options = comma != std::string_view::npos;
+  if (has_options && !read_options(text.substr(comma + 1), spec.proxy, problem)) {
+    return std::nullopt;
+  }
+  // The server binds what it is given without resolving names (it may not know ours).
+  if (!spec.bind_host.empty() && spec.bind_host != "localhost" &&
+      classify_host(spec.bind_host) == HostKind::name) {
+    problem = "bind address '" + spec.bind_host +
+              "' must be an IP address (it names an address on the server)";
+    return std::nullopt;
+  }
+  if (spec.proxy == ProxyProtocol::v2 && spec.protocol == TransportProtocol::udp) {
+    problem =
+        "proxy_protocol=v2 is for TCP tunnels only (PROXY v2 for UDP is not supported; drop "
+        "the option or the ':udp')";
+    return std::nullopt;
+  }
   return spec;
 }
 
@@ -478,8 +656,24 @@ std::string ForwardSpec::name() const {
 std::optional<ForwardSpec> parse_forward_spec(std::string_view text, std::string_view default_bind,
                                               std::string* error) {
   std::string problem;
-  auto spec = read_spec(text, default_bind, problem);
-  if (!spec && error != nullptr) *error = "-L " + quote(text) + ": " + problem;
+  auto spec = read_forward(text, default_bind, problem);
+  if (!spec && error != nullptr) *error = flag_error(kForward, text, problem);
+  return spec;
+}
+
+std::string ExposeSpec::name() const {
+  std::string text = bind_host.empty() ? "" : format_host(bind_host) + ":";
+  text += std::to_string(public_port) + ':' + format_host(local_host) + ':' +
+          std::to_string(local_port);
+  if (protocol == TransportProtocol::udp) text += ":udp";
+  if (proxy == ProxyProtocol::v2) text += ",proxy_protocol=v2";
+  return text;
+}
+
+std::optional<ExposeSpec> parse_expose_spec(std::string_view text, std::string* error) {
+  std::string problem;
+  auto spec = read_expose(text, problem);
+  if (!spec && error != nullptr) *error = flag_error(kExpose, text, problem);
   return spec;
 }
 

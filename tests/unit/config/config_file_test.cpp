@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
-// config.yaml against the schema: both tunnel forms, every section, the Python tool's file
-// loading unchanged, every error naming the file, line and key, warnings with "did you mean".
+// config.yaml against the schema: both tunnel forms (-L and -R), every section, the Python tool's
+// file loading unchanged, every error naming the file, line and key, warnings with "did you mean".
 #include "config/config_file.hpp"
 
 #include <catch2/catch.hpp>
@@ -72,6 +72,128 @@ TEST_CASE("tunnels as -L strings and as maps become the -L text they stand for",
   CHECK(spec->target_host == "fd00::5");
   CHECK(spec->protocol == ringtunnel::TransportProtocol::udp);
   CHECK(file.warnings.empty());
+}
+
+TEST_CASE("expose as -R strings and as maps becomes the -R text it stands for", "[config][file]") {
+  const ConfigFile file = load(
+      "profiles:\n"
+      "  web:\n"
+      "    server: edge.example.com\n"
+      "    expose:\n"
+      "      - \"8080:3000\"\n"
+      "      - 5353:53:udp\n"
+      "      - {public: 8443, local: 443, proxy_protocol: v2}\n"
+      "      - {public: 80, local: 8080, host: web.internal, bind: 0.0.0.0, mode: TCP,\n"
+      "         proxy_protocol: None}\n"
+      "      - public: 5300\n"
+      "        local: 53\n"
+      "        mode: udp\n"
+      "        host: \"fd00::5\"\n"
+      "        bind: \"::1\"\n"
+      "      - \"*:9000:[::1]:9001,proxy_protocol=v2\"\n"
+      "server:\n"
+      "  expose_bind: \"::\"\n");
+  const auto* web = file.find_profile("web");
+  REQUIRE(web != nullptr);
+  const auto* expose = web->find("expose");
+  REQUIRE(expose != nullptr);
+  CHECK(expose->spec->flag == "--remote");
+  CHECK(expose->where == "profiles.web.expose");
+  CHECK(texts(*expose) ==
+        std::vector<std::string>{"8080:3000", "5353:53:udp", "8443:443,proxy_protocol=v2",
+                                 "0.0.0.0:80:web.internal:8080", "[::1]:5300:[fd00::5]:53:udp",
+                                 "*:9000:[::1]:9001,proxy_protocol=v2"});
+  CHECK(expose->values[2].line == 7);
+  CHECK(expose->values[4].line == 10);
+  // Each is a spec the -R parser accepts, and means what the map said.
+  std::string error;
+  auto spec = ringtunnel::parse_expose_spec(expose->values[4].text, &error);
+  REQUIRE(spec);
+  CHECK(spec->bind_host == "::1");
+  CHECK(spec->public_port == 5300);
+  CHECK(spec->local_host == "fd00::5");
+  CHECK(spec->local_port == 53);
+  CHECK(spec->protocol == ringtunnel::TransportProtocol::udp);
+  spec = ringtunnel::parse_expose_spec(expose->values[2].text, &error);
+  REQUIRE(spec);
+  CHECK(spec->proxy == ringtunnel::ProxyProtocol::v2);
+  const auto* expose_bind = ConfigFile::find(file.server, "expose_bind");
+  REQUIRE(expose_bind != nullptr);
+  CHECK(expose_bind->spec->flag == "--expose-bind");
+  CHECK(expose_bind->values[0].text == "::");
+  CHECK(file.warnings.empty());
+}
+
+TEST_CASE("expose errors name the file, the line, the item and what was expected",
+          "[config][file]") {
+  const std::string web = "profiles:\n  web:\n    expose:\n";
+  CHECK(error_of("profiles:\n  web:\n    expose: \"8080:3000\"\n") ==
+        ":3: profiles.web.expose: expected a list of services to expose, each "
+        "\"PUBLIC:LOCAL[:udp]\" or {public: PORT, local: PORT, host: HOST, bind: ADDRESS, "
+        "mode: tcp|udp, proxy_protocol: v2|none}");
+  CHECK(error_of(web + "      - {public: 8080}\n") ==
+        ":4: profiles.web.expose[0]: missing 'local': an expose map needs public and local ports");
+  CHECK(error_of(web + "      - {local: 3000, host: app}\n") ==
+        ":4: profiles.web.expose[0]: missing 'public': an expose map needs public and local "
+        "ports");
+  CHECK(error_of(web + "      - {public: 1, local: 2, mode: sctp}\n") ==
+        ":4: profiles.web.expose[0].mode: expected tcp or udp, got 'sctp'");
+  CHECK(error_of(web + "      - {public: 1, local: 2, proxy_protocol: v1}\n") ==
+        ":4: profiles.web.expose[0].proxy_protocol: expected v2 or none, got 'v1'");
+  CHECK(error_of(web + "      - {public: [1], local: 2}\n") ==
+        ":4: profiles.web.expose[0].public: expected one value, got a list");
+  CHECK(error_of(web + "      - \"8080:3000\"\n      - \"70000:3000\"\n") ==
+        ":5: profiles.web.expose[1]: -R '70000:3000': public port 70000 is out of range "
+        "(1-65535)");
+  CHECK(error_of(web + "      - {public: 5353, local: 53, mode: udp, proxy_protocol: v2}\n") ==
+        ":4: profiles.web.expose[0]: -R '5353:53:udp,proxy_protocol=v2': proxy_protocol=v2 is "
+        "for TCP tunnels only (PROXY v2 for UDP is not supported; drop the option or the "
+        "':udp')");
+  CHECK(error_of(web + "      - {public: 80, local: 8080, bind: \"fe80::1%eth0\"}\n") ==
+        ":4: profiles.web.expose[0]: -R '[fe80::1%eth0]:80:8080': bind address "
+        "'[fe80::1%eth0]' has an interface scope, which -R does not take (BIND names an address "
+        "on the server)");
+  CHECK(error_of(web + "      - \"8080:3000,proxy_protocol=v3\"\n") ==
+        ":4: profiles.web.expose[0]: -R '8080:3000,proxy_protocol=v3': proxy_protocol 'v3' is "
+        "not a supported value (expected proxy_protocol=v2 or proxy_protocol=none)");
+  CHECK(error_of(web + "      - [1, 2]\n") ==
+        ":4: profiles.web.expose[0]: expected \"PUBLIC:LOCAL[:udp]\" or a map, got a list");
+  CHECK(error_of("server:\n  expose_bind: [a, b]\n") ==
+        ":2: server.expose_bind: expected one value, got a list");
+}
+
+TEST_CASE("expose is a profile key, expose_bind a server key; map keys are warned about",
+          "[config][file]") {
+  const ConfigFile file = load(
+      "defaults:\n"
+      "  expose: [\"8080:3000\"]\n"
+      "profiles:\n"
+      "  web:\n"
+      "    expose_bind: 0.0.0.0\n"
+      "    expose:\n"
+      "      - {public: 1, pubilc: 2, local: 3, proxy_protocl: v2}\n"
+      "    tunnels:\n"
+      "      - {local: 1, remote: 2, proxy_protocol: v2}\n"
+      "server:\n"
+      "  expose: [\"8080:3000\"]\n");
+  REQUIRE(file.warnings.size() == 6);
+  const std::string at = std::string(kPath) + ":";
+  CHECK(file.warnings[0] == at + "2: defaults.expose: unknown key (ignored)");
+  CHECK(file.warnings[1] == at + "5: profiles.web.expose_bind: unknown key (ignored)");
+  CHECK(file.warnings[2] == at + "7: profiles.web.expose[0].pubilc: unknown expose key; did you "
+                                 "mean 'public'? (ignored)");
+  CHECK(file.warnings[3] == at + "7: profiles.web.expose[0].proxy_protocl: unknown expose key; "
+                                 "did you mean 'proxy_protocol'? (ignored)");
+  // proxy_protocol is -R's: a -L tunnel map does not take it.
+  CHECK(file.warnings[4] == at + "9: profiles.web.tunnels[0].proxy_protocol: unknown tunnel key "
+                                 "(ignored)");
+  CHECK(file.warnings[5] == at + "11: server.expose: unknown key (ignored)");
+  CHECK(file.defaults.empty());
+  CHECK(file.server.empty());
+  const auto* web = file.find_profile("web");
+  REQUIRE(web != nullptr);
+  CHECK(texts(*web->find("expose")) == std::vector<std::string>{"1:3"});
+  CHECK(texts(*web->find("tunnels")) == std::vector<std::string>{"1:2"});
 }
 
 TEST_CASE("every section: values become their flag's text, nulls are unset", "[config][file]") {

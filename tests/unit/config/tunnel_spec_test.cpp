@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: MIT
-// ForwardSpec and classify_host: every -L rule, hostile text, error wording, round trips.
+// ForwardSpec, ExposeSpec and classify_host: every -L and -R rule, hostile text, error wording,
+// round trips.
 #include "ringtunnel/tunnel_spec.hpp"
 
 #include <arpa/inet.h>
@@ -10,9 +11,12 @@
 #include <vector>
 
 using ringtunnel::classify_host;
+using ringtunnel::ExposeSpec;
 using ringtunnel::ForwardSpec;
 using ringtunnel::HostKind;
+using ringtunnel::parse_expose_spec;
 using ringtunnel::parse_forward_spec;
+using ringtunnel::ProxyProtocol;
 using ringtunnel::TransportProtocol;
 using namespace std::string_literals;
 
@@ -398,4 +402,262 @@ TEST_CASE("no text classify_host calls a name is an address to inet_aton", "[con
 TEST_CASE("to_string names the protocols", "[config]") {
   CHECK(to_string(TransportProtocol::tcp) == "tcp");
   CHECK(to_string(TransportProtocol::udp) == "udp");
+}
+
+// ---- -R ------------------------------------------------------------------------------------
+
+namespace {
+
+constexpr auto kNoProxy = ProxyProtocol::none;
+constexpr auto kV2 = ProxyProtocol::v2;
+
+struct ValidExpose {
+  std::string text;
+  ExposeSpec expected;
+  std::string name;
+};
+
+const std::vector<ValidExpose>& valid_exposes() {
+  static const std::vector<ValidExpose> rows = {
+      {"8080:3000", {"", 8080, "localhost", 3000, kTcp, kNoProxy}, "8080:localhost:3000"},
+      {"8080:localhost:3000", {"", 8080, "localhost", 3000, kTcp, kNoProxy}, "8080:localhost:3000"},
+      {"0.0.0.0:8080:3000",
+       {"0.0.0.0", 8080, "localhost", 3000, kTcp, kNoProxy},
+       "0.0.0.0:8080:localhost:3000"},
+      {"*:8080:3000",
+       {"0.0.0.0", 8080, "localhost", 3000, kTcp, kNoProxy},
+       "0.0.0.0:8080:localhost:3000"},
+      {"[::1]:8080:[::1]:3000",
+       {"::1", 8080, "::1", 3000, kTcp, kNoProxy},
+       "[::1]:8080:[::1]:3000"},
+      {"[::]:8080:3000",
+       {"::", 8080, "localhost", 3000, kTcp, kNoProxy},
+       "[::]:8080:localhost:3000"},
+      {"[FD00:0:0::5]:80:[::FFFF:10.0.0.5]:8080",
+       {"fd00::5", 80, "::ffff:10.0.0.5", 8080, kTcp, kNoProxy},
+       "[fd00::5]:80:[::ffff:10.0.0.5]:8080"},
+      {"5353:53:udp", {"", 5353, "localhost", 53, kUdp, kNoProxy}, "5353:localhost:53:udp"},
+      {"5353:53:UDP", {"", 5353, "localhost", 53, kUdp, kNoProxy}, "5353:localhost:53:udp"},
+      {"8080:3000:Tcp", {"", 8080, "localhost", 3000, kTcp, kNoProxy}, "8080:localhost:3000"},
+      {"8080:3000,proxy_protocol=v2",
+       {"", 8080, "localhost", 3000, kTcp, kV2},
+       "8080:localhost:3000,proxy_protocol=v2"},
+      {"8080:3000:tcp,PROXY_PROTOCOL=V2",
+       {"", 8080, "localhost", 3000, kTcp, kV2},
+       "8080:localhost:3000,proxy_protocol=v2"},
+      {"8080:3000,proxy_protocol=none",
+       {"", 8080, "localhost", 3000, kTcp, kNoProxy},
+       "8080:localhost:3000"},
+      {"5353:53:udp,proxy_protocol=None",
+       {"", 5353, "localhost", 53, kUdp, kNoProxy},
+       "5353:localhost:53:udp"},
+      {"[::1]:443:app.internal:8443,proxy_protocol=v2",
+       {"::1", 443, "app.internal", 8443, kTcp, kV2},
+       "[::1]:443:app.internal:8443,proxy_protocol=v2"},
+      {"LocalHost:443:App.Internal.:8443",
+       {"localhost", 443, "app.internal.", 8443, kTcp, kNoProxy},
+       "localhost:443:app.internal.:8443"},
+      {"10.0.0.1:80:10.0.0.5:8080",
+       {"10.0.0.1", 80, "10.0.0.5", 8080, kTcp, kNoProxy},
+       "10.0.0.1:80:10.0.0.5:8080"},
+      {"1:1", {"", 1, "localhost", 1, kTcp, kNoProxy}, "1:localhost:1"},
+      {"65535:65535", {"", 65535, "localhost", 65535, kTcp, kNoProxy}, "65535:localhost:65535"},
+      {"0080:03000", {"", 80, "localhost", 3000, kTcp, kNoProxy}, "80:localhost:3000"},
+  };
+  return rows;
+}
+
+// The -R syntax as the messages write it.
+const std::string kExposeSyntax =
+    "[BIND:]PUBLIC_PORT:[LOCAL_HOST:]LOCAL_PORT[:tcp|:udp][,proxy_protocol=v2]";
+
+}  // namespace
+
+TEST_CASE("valid -R specs parse to the expected fields and canonical name", "[config]") {
+  for (const ValidExpose& row : valid_exposes()) {
+    INFO("-R " << row.text);
+    std::string error;
+    const auto spec = parse_expose_spec(row.text, &error);
+    REQUIRE(spec.has_value());
+    CHECK(error.empty());
+    CHECK(spec->bind_host == row.expected.bind_host);
+    CHECK(spec->public_port == row.expected.public_port);
+    CHECK(spec->local_host == row.expected.local_host);
+    CHECK(spec->local_port == row.expected.local_port);
+    CHECK(spec->protocol == row.expected.protocol);
+    CHECK(spec->proxy == row.expected.proxy);
+    CHECK(*spec == row.expected);
+    CHECK(spec->name() == row.name);
+  }
+}
+
+TEST_CASE("parsing a -R spec's name gives the same spec", "[config]") {
+  for (const ValidExpose& row : valid_exposes()) {
+    INFO(row.text);
+    const auto spec = parse_expose_spec(row.text, nullptr);
+    REQUIRE(spec.has_value());
+    std::string error;
+    const auto again = parse_expose_spec(spec->name(), &error);
+    INFO(error);
+    REQUIRE(again.has_value());
+    CHECK(*again == *spec);
+    CHECK(again->name() == spec->name());
+  }
+}
+
+TEST_CASE("invalid -R specs are refused with one exact sentence naming the part", "[config]") {
+  struct Row {
+    std::string text;
+    std::string error;
+  };
+  const std::string expected = " (expected " + kExposeSyntax + ", e.g. '8080:3000')";
+  const std::string options = " (the only option is proxy_protocol=v2 or proxy_protocol=none)";
+  const std::string values = " (expected proxy_protocol=v2 or proxy_protocol=none)";
+  const std::vector<Row> rows = {
+      // Structure.
+      {"", "-R '': the spec is empty" + expected},
+      {"8080", "-R '8080': the spec is missing the local port" + expected},
+      {"8080:udp", "-R '8080:udp': the spec is missing the local port" + expected},
+      {",proxy_protocol=v2",
+       "-R ',proxy_protocol=v2': the spec before the options is empty" + expected},
+      {"1:2:3:4:5", "-R '1:2:3:4:5': the spec has too many ':'-separated parts (expected " +
+                        kExposeSyntax + "; write IPv6 addresses in brackets, e.g. '[::1]')"},
+      {"8080::3000",
+       "-R '8080::3000': the spec has '::' outside brackets (write IPv6 addresses in brackets, "
+       "e.g. '[::1]:8080:3000')"},
+      {"[::1:8080:3000", "-R '[::1:8080:3000': the '[' at byte 1 has no matching ']'"},
+      // Ports.
+      {"70000:3000", "-R '70000:3000': public port 70000 is out of range (1-65535)"},
+      {"0:3000", "-R '0:3000': public port 0 is out of range (1-65535)"},
+      {"8080:0", "-R '8080:0': local port 0 is out of range (1-65535)"},
+      {"8080:db:70000", "-R '8080:db:70000': local port 70000 is out of range (1-65535)"},
+      {"+80:3000", "-R '+80:3000': public port '+80' is not a number"},
+      {"8080:db:http",
+       "-R '8080:db:http': local port 'http' is not a number (a protocol is written last, as "
+       "':tcp' or ':udp')"},
+      {"8080:3000:sctp",
+       "-R '8080:3000:sctp': local port 'sctp' is not a number (a protocol is written last, as "
+       "':tcp' or ':udp')"},
+      {"8080:3000:", "-R '8080:3000:': local port is empty"},
+      {":8080:3000", "-R ':8080:3000': bind address is empty"},
+      {"8080::db:3000",
+       "-R '8080::db:3000': the spec has '::' outside brackets (write IPv6 "
+       "addresses in brackets, e.g. '[::1]:8080:3000')"},
+      // Hosts.
+      {"[fe80::1%eth0]:8080:3000",
+       "-R '[fe80::1%eth0]:8080:3000': bind address '[fe80::1%eth0]' has an interface scope, "
+       "which -R does not take (BIND names an address on the server)"},
+      {"8080:[fe80::1%eth0]:3000",
+       "-R '8080:[fe80::1%eth0]:3000': local host '[fe80::1%eth0]' has an interface scope, "
+       "which -R does not take"},
+      {"edge.example:443:3000",
+       "-R 'edge.example:443:3000': bind address 'edge.example' must be an IP address (it names "
+       "an address on the server)"},
+      {"tcp:1:2", "-R 'tcp:1:2': bind address 'tcp' must be an IP address (it names an address "
+                  "on the server)"},
+      {"8080:0.0.0.0:3000",
+       "-R '8080:0.0.0.0:3000': local host '0.0.0.0' is the unspecified address, which names no "
+       "host to connect to (use 'localhost' or the host's address)"},
+      {"8080:[::]:3000",
+       "-R '8080:[::]:3000': local host '[::]' is the unspecified address, which names no host "
+       "to connect to (use 'localhost' or the host's address)"},
+      {"8080:*:3000",
+       "-R '8080:*:3000': local host '*' is not a host ('*' means every interface, for the bind "
+       "address)"},
+      {"8080:127.1:3000",
+       "-R '8080:127.1:3000': local host '127.1' ends in a number but is not an IPv4 address "
+       "(write four decimal numbers, e.g. '127.0.0.1'; a name's last label needs a letter)"},
+      {"8080:[db]:3000",
+       "-R '8080:[db]:3000': local host '[db]' is not a valid IPv6 address (brackets are only "
+       "for IPv6)"},
+      {"bad_host:8080:3000",
+       "-R 'bad_host:8080:3000': bind address 'bad_host' has a character other than letters, "
+       "digits, '-' and '.'"},
+      {"[127.0.0.1]:8080:3000",
+       "-R '[127.0.0.1]:8080:3000': bind address '[127.0.0.1]' is not a valid IPv6 address "
+       "(brackets are only for IPv6)"},
+      {"[]:8080:3000", "-R '[]:8080:3000': bind address '[]' has no address between '[' and ']'"},
+      // Options.
+      {"8080:3000:udp,proxy_protocol=v2",
+       "-R '8080:3000:udp,proxy_protocol=v2': proxy_protocol=v2 is for TCP tunnels only (PROXY "
+       "v2 for UDP is not supported; drop the option or the ':udp')"},
+      {"8080:3000,", "-R '8080:3000,': an option after ',' is empty" + options},
+      {"8080:3000,,proxy_protocol=v2",
+       "-R '8080:3000,,proxy_protocol=v2': an option after ',' is empty" + options},
+      {"8080:3000,proxy_protocol=v2,",
+       "-R '8080:3000,proxy_protocol=v2,': an option after ',' is empty" + options},
+      {"8080:3000,foo=bar", "-R '8080:3000,foo=bar': unknown option 'foo=bar'" + options},
+      {"8080:3000,proxy=v2", "-R '8080:3000,proxy=v2': unknown option 'proxy=v2'" + options},
+      {"8080:3000,=v2", "-R '8080:3000,=v2': unknown option '=v2'" + options},
+      {"8080:3000,proxy_protocol",
+       "-R '8080:3000,proxy_protocol': option proxy_protocol has no value" + values},
+      {"8080:3000,proxy_protocol=",
+       "-R '8080:3000,proxy_protocol=': option proxy_protocol has no value" + values},
+      {"8080:3000,proxy_protocol=v1",
+       "-R '8080:3000,proxy_protocol=v1': proxy_protocol 'v1' is not a supported value" + values},
+      {"8080:3000,proxy_protocol=v2:udp",
+       "-R '8080:3000,proxy_protocol=v2:udp': proxy_protocol 'v2:udp' is not a supported value" +
+           values},
+      {"8080:3000,proxy_protocol=v2,proxy_protocol=v2",
+       "-R '8080:3000,proxy_protocol=v2,proxy_protocol=v2': option proxy_protocol is given "
+       "twice"},
+      {"8080:3000,proxy_protocol=v2,proxy_protocol=none",
+       "-R '8080:3000,proxy_protocol=v2,proxy_protocol=none': option proxy_protocol is given "
+       "twice"},
+      // Bytes that never belong in a spec, in the spec or its options.
+      {"8080: 3000", "-R '8080: 3000': the spec contains a space at byte 6"},
+      {"8080:3000\0evil"s,
+       "-R '8080:3000\\x00evil': the spec contains a control character at byte 10"},
+      {"8080:3000,proxy_protocol=v2\n",
+       "-R '8080:3000,proxy_protocol=v2\\x0a': the spec contains a control character at byte 28"},
+      {"8080:3000,\x1b[31m",
+       "-R '8080:3000,\\x1b[31m': the spec contains a control character at byte 11"},
+      {"8080:bücher.de:3000",
+       "-R '8080:b\\xc3\\xbccher.de:3000': the spec contains a non-ASCII byte at byte 7 (write "
+       "international host names in their 'xn--' form)"},
+      {std::string(513, '1'),
+       "-R '" + std::string(79, '1') + "...' (513 bytes): the spec is longer than 512 bytes"},
+  };
+  for (const Row& row : rows) {
+    INFO("-R '" << row.text << "'");
+    std::string error;
+    CHECK_FALSE(parse_expose_spec(row.text, &error).has_value());
+    CHECK(error == row.error);
+    CHECK(printable_ascii(error));
+  }
+}
+
+TEST_CASE("-R refuses what -L refuses in a host, with -R's part names", "[config]") {
+  // The shared host checks: each -L target host error is the -R local host error.
+  for (const char* host : {"1.2.3.4.5", "0x7f.1", "-bad-.com", "a..b", "a_b", "[::g]"}) {
+    INFO(host);
+    std::string forward_error, expose_error;
+    const std::string spec = "1:" + std::string(host) + ":2";
+    CHECK_FALSE(parse_forward_spec(spec, "localhost", &forward_error).has_value());
+    CHECK_FALSE(parse_expose_spec(spec, &expose_error).has_value());
+    const std::string forward_why = forward_error.substr(forward_error.find("target host ") + 12);
+    const std::string expose_why = expose_error.substr(expose_error.find("local host ") + 11);
+    CHECK(forward_why == expose_why);
+  }
+}
+
+TEST_CASE("a -R spec of exactly 512 bytes is read, one more byte is refused", "[config]") {
+  const std::string tail = "1:db:3,proxy_protocol=v2";
+  const std::string at_limit = std::string(512 - tail.size(), '0') + tail;
+  std::string error;
+  const auto spec = parse_expose_spec(at_limit, &error);
+  INFO(error);
+  REQUIRE(spec.has_value());
+  CHECK(spec->name() == "1:db:3,proxy_protocol=v2");
+  CHECK_FALSE(parse_expose_spec("0" + at_limit, &error).has_value());
+  CHECK(error.find("the spec is longer than 512 bytes") != std::string::npos);
+  CHECK(error.find("(513 bytes)") != std::string::npos);
+}
+
+TEST_CASE("-R: a null error pointer is fine, and -L does not take -R's options", "[config]") {
+  CHECK_FALSE(parse_expose_spec("nope", nullptr).has_value());
+  CHECK(parse_expose_spec("1:2", nullptr).has_value());
+  std::string error;
+  CHECK_FALSE(parse_forward_spec("1:2,proxy_protocol=v2", "localhost", &error).has_value());
+  CHECK(error == "-L '1:2,proxy_protocol=v2': remote port '2,proxy_protocol=v2' is not a number");
 }
