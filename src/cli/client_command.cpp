@@ -54,6 +54,7 @@ bool build_setup(const ClientFlags& flags, client::ClientSetup& setup) {
     setup.server_port = flags.port;
   }
   setup.forwards = flags.forwards;
+  setup.exposes = flags.exposes;
   setup.bind = flags.bind;
   std::vector<std::string> token_warnings;
   std::string token_error;
@@ -149,7 +150,7 @@ int run_client(const ClientFlags& flags, const std::vector<std::string>& config_
   return client.exit_code();
 }
 
-void add_client_flags(CLI::App& command, ClientFlags& flags, TunnelsRequired required) {
+void add_client_flags(CLI::App& command, ClientFlags& flags) {
   CLI::App* cmd = &command;
   cmd->add_option("--ip", flags.ip, "The server's host name or address")
       ->envname("RINGTUNNEL_SERVER_IP");
@@ -164,8 +165,13 @@ void add_client_flags(CLI::App& command, ClientFlags& flags, TunnelsRequired req
                   "carry each connection to HOST:REMOTE_PORT as the server sees it (HOST defaults "
                   "to localhost). With :udp, datagrams instead: each source address is a flow. "
                   "Repeat for more tunnels; IPv6 in brackets. With connect, replaces the "
-                  "profile's tunnels.")
-      ->required(required == TunnelsRequired::yes);
+                  "profile's tunnels.");
+  cmd->add_option("-R,--remote", flags.exposes,
+                  "[BIND:]PUBLIC_PORT:[LOCAL_HOST:]LOCAL_PORT[:udp][,proxy_protocol=v2]: the "
+                  "server listens on PUBLIC_PORT (on its --expose-bind address, or BIND) and "
+                  "carries each visitor to LOCAL_HOST:LOCAL_PORT here (LOCAL_HOST defaults to "
+                  "localhost). ,proxy_protocol=v2 sends the visitor's address first in a PROXY "
+                  "v2 header. Repeat for more ports. With connect, replaces the profile's.");
   cmd->add_option("--bind", flags.bind,
                   "Default BIND for -L: localhost, or 0.0.0.0 to accept from other machines "
                   "")
@@ -220,8 +226,14 @@ void add_client_command(CLI::App& app, int& exit_code) {
       "Forward local ports through an encrypted session to a ringtunnel server, like ssh -L. "
       "The first connection pins the server's identity in known_hosts. Settings under "
       "defaults: in config.yaml apply beneath the flags.");
-  add_client_flags(*cmd, *flags, TunnelsRequired::yes);
+  add_client_flags(*cmd, *flags);
   cmd->callback([cmd, flags, &exit_code] {
+    if (flags->forwards.empty() && flags->exposes.empty()) {
+      observe::log_error("nothing to do: give at least one -L LOCAL_PORT:REMOTE_PORT (forward a "
+                         "local port) or -R PUBLIC_PORT:LOCAL_PORT (expose a local service)");
+      exit_code = kExitUsage;
+      return;
+    }
     const std::string path = config_path(flags->common.data_dir);
     std::string error;
     auto file = config::load_config_file(path, &error);

@@ -20,6 +20,7 @@ struct ClientFlags {
   std::string server;  // HOST:PORT, the alternative to --ip/--port
   std::uint16_t port = 9000;
   std::vector<std::string> forwards;
+  std::vector<std::string> exposes;  ///< -R texts
   std::string bind = "localhost";
   std::optional<std::string> token;
   std::optional<std::string> token_file;
@@ -31,10 +32,9 @@ struct ClientFlags {
   std::uint32_t udp_max_flows = 1024;
 };
 
-enum class TunnelsRequired { yes, no };
-
-/// Adds every client flag to `command` (each with its RINGTUNNEL_* variable).
-void add_client_flags(CLI::App& command, ClientFlags& flags, TunnelsRequired required);
+/// Adds every client flag to `command` (each with its RINGTUNNEL_* variable). Neither -L nor
+/// -R is required by the parser: each command says what it needs once its sources are merged.
+void add_client_flags(CLI::App& command, ClientFlags& flags);
 
 /// Runs the client until it stops; the process exit status. `config_warnings` (and `origin`,
 /// where the settings came from, unless empty) are logged once logging is set up.

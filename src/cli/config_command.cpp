@@ -214,7 +214,7 @@ int run_show(const ShowFlags& flags) {
   if (!file->exists) std::printf("# (no config file: `ringtunnel config init` writes one)\n");
   ClientFlags client_flags;
   const auto add_client = [](CLI::App& app, ClientFlags& f) {
-    add_client_flags(app, f, TunnelsRequired::no);
+    add_client_flags(app, f);
   };
   if (!flags.profile.empty()) {
     const config::Profile* profile = file->find_profile(flags.profile);

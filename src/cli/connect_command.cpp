@@ -90,7 +90,7 @@ void add_connect_command(CLI::App& app, int& exit_code) {
       "here override the profile, which overrides defaults:, e.g. connect dev --bind 0.0.0.0 -v");
   cmd->add_option("profile", *name, "The profile's name under profiles: in config.yaml")
       ->required();
-  add_client_flags(*cmd, *flags, TunnelsRequired::no);
+  add_client_flags(*cmd, *flags);
   cmd->callback([cmd, flags, name, &exit_code] {
     const std::string path = config_path(flags->common.data_dir);
     // Before the profile fills them in: whether the command line named the tunnels and BIND.
@@ -104,11 +104,11 @@ void add_connect_command(CLI::App& app, int& exit_code) {
       exit_code = kExitUsage;
       return;
     }
-    if (flags->forwards.empty()) {
+    if (flags->forwards.empty() && flags->exposes.empty()) {
       const config::Profile* profile = file->find_profile(*name);
       observe::log_error(
-          "{}:{}: profiles.{} has no tunnels: add tunnels: [\"15432:5432\"] or "
-          "give -L",
+          "{}:{}: profiles.{} has no tunnels: add tunnels: [\"15432:5432\"] (or expose: "
+          "[\"8080:3000\"]) or give -L or -R",
           path, profile->line, *name);
       exit_code = kExitUsage;
       return;

@@ -24,6 +24,7 @@ namespace {
 // The flags as the library's settings; false (logged) on a bad heartbeat or token.
 bool server_setup(const ServerFlags& flags, server::ServerSetup& setup) {
   setup.bind = flags.bind;
+  setup.expose_bind = flags.expose_bind;
   setup.port = flags.port;
   setup.data_dir = flags.common.data_dir;
   if (flags.token || flags.token_file) {
@@ -128,6 +129,12 @@ void add_server_flags(CLI::App& command, ServerFlags& flags) {
                   "Address to listen on: an IP address, localhost, 0.0.0.0 or :: "
                   "")
       ->envname("RINGTUNNEL_BIND")
+      ->capture_default_str();
+  cmd->add_option("--expose-bind", flags.expose_bind,
+                  "Address exposed ports (client -R) listen on: an IP address, localhost, "
+                  "0.0.0.0 or ::; a client may name a narrower one (any IPv4 address under "
+                  "0.0.0.0, any address under ::)")
+      ->envname("RINGTUNNEL_EXPOSE_BIND")
       ->capture_default_str();
   cmd->add_option("--max-clients", flags.max_clients,
                   "Distinct client keys connected at once; default server.max_clients in "

@@ -15,6 +15,7 @@ struct ServerFlags {
   CommonFlags common;
   std::uint16_t port = 9000;
   std::string bind = "0.0.0.0";
+  std::string expose_bind = "0.0.0.0";
   std::optional<unsigned> max_clients;       // absent: config.yaml's, else 10
   std::optional<std::string> allowed_ports;  // absent: config.yaml's, else every port
   std::optional<std::string> allowed_hosts;

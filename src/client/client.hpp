@@ -32,6 +32,8 @@ struct ClientOptions {
   std::string server_host;  ///< as written (a name, an IPv4 or IPv6 address)
   std::uint16_t server_port = 9000;
   std::vector<ForwardSpec> forwards;
+  /// `-R`: ports the server opens for this client; session 0 asks for them each time it is up.
+  std::vector<ExposeSpec> exposes;
   std::optional<std::string> token;  ///< the server's enrolment token
   TrustOptions trust;                ///< host_port is filled in by the client
   unsigned sessions = 0;             ///< 0: one per reactor
@@ -94,6 +96,11 @@ Result<std::unique_ptr<OpenForward>> open_forward(const ForwardSpec& spec, unsig
 using ForwardReader = std::function<std::optional<std::vector<ForwardSpec>>(std::string* error)>;
 
 struct ClientCore;
+}  // namespace ringtunnel::client
+namespace ringtunnel::tunnel {
+class Session;
+}  // namespace ringtunnel::tunnel
+namespace ringtunnel::client {
 
 /// Counters summed over every core (read after the engine has stopped).
 struct ClientTotals {
@@ -179,6 +186,13 @@ class Client {
   /// Core 0, once: session 0 is up. Checks every tunnel with the server, then starts the
   /// other session slots.
   runtime::Task<void> first_session_up(ClientCore& core0);
+  /// Core 0, each time session 0 is up: asks the server to open every -R port, and logs what
+  /// it answers (expose.cpp). `session` is the slot's pointer, read before each request: it
+  /// becomes null when the session ends.
+  runtime::Task<void> expose_all(ClientCore& core0, tunnel::Session* const& session);
+  /// The -R tunnel a server-opened stream names (its OPEN's tunnel, kind and port), or null.
+  const ExposeSpec* exposure_named(std::string_view tunnel, bool udp,
+                                   std::uint16_t port) const noexcept;
   ClientCore* core(unsigned id) noexcept { return cores_[id].get(); }
 
  private:

@@ -62,6 +62,10 @@ Task<void> ClientCore::keeper(Slot& slot) {
     if (setup == Setup::stopped || setup == Setup::fatal || stopping) break;
     if (setup == Setup::up) {
       slot.backoff.reset();
+      // Session 0 carries the -R ports: the server opens them for it, each time it is up.
+      if (slot.index == 0 && slot.session != nullptr && !client.options().exposes.empty()) {
+        co_await client.expose_all(*this, slot.session);
+      }
       if (slot.ever_up) {
         ++totals.reconnects;
       } else {
@@ -244,13 +248,6 @@ void ClientCore::wait_expired(runtime::Timer& timer) {
     self->waiting.pop_front();
   }
   self->arm_wait_timer();
-}
-
-void ClientCore::on_open_request(tunnel::Session& session, tunnel::Stream& stream,
-                                 const protocol::Open&) {
-  observe::log_warn("{}: the server asked to open a stream ('{}'); this client exposes nothing",
-                    session.name(), stream.target().tunnel);
-  session.refuse(stream, Reason::port_not_allowed, "this client exposes no services");
 }
 
 void ClientCore::on_session_end(tunnel::Session& session, std::error_code reason) {

@@ -30,7 +30,7 @@ enum class Setup {
 };
 
 /// One reactor's share of the client. Only that reactor's thread touches it. It is the
-/// SessionHandler of its sessions (the server opening streams is refused: nothing is exposed).
+/// SessionHandler of its sessions (the server opens streams only for visitors of -R ports).
 ///
 /// Each session slot has a keeper coroutine: set up a session, wait for it to end, pause
 /// (Backoff), set it up again, until the client stops or a setup fails for good. Listeners
@@ -79,8 +79,12 @@ struct ClientCore final : tunnel::SessionHandler {
 
   tunnel::Session* pick_session() noexcept;
 
+  /// A stream the server opens for a visitor of one of our -R ports (expose.cpp); anything
+  /// else the server asks for is refused.
   void on_open_request(tunnel::Session& session, tunnel::Stream& stream,
                        const protocol::Open& request) override;
+  runtime::Task<void> connect_local(tunnel::Session& session, tunnel::Stream& stream,
+                                    const ExposeSpec& spec);
   void on_session_end(tunnel::Session& session, std::error_code reason) override;
   void on_peer_goaway(tunnel::Session& session, const protocol::GoAway& goaway) override;
   void on_stream_slot_free(tunnel::Session& session) override;

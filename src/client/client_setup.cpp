@@ -43,6 +43,28 @@ bool parse_forwards(const std::vector<std::string>& texts, const std::string& bi
   return true;
 }
 
+bool parse_exposes(const std::vector<std::string>& texts, std::vector<ExposeSpec>& out,
+                   std::string* failure) {
+  for (const std::string& text : texts) {
+    std::string error;
+    auto spec = parse_expose_spec(text, &error);
+    if (!spec) {
+      *failure = error;
+      return false;
+    }
+    for (const ExposeSpec& earlier : out) {
+      // The server holds one claim per port and protocol, whatever address it is bound on.
+      if (earlier.public_port == spec->public_port && earlier.protocol == spec->protocol) {
+        *failure = "-R " + earlier.name() + " and -R " + spec->name() + " both expose " +
+                   to_string(spec->protocol) + " port " + std::to_string(spec->public_port);
+        return false;
+      }
+    }
+    out.push_back(*spec);
+  }
+  return true;
+}
+
 namespace {
 
 // The TLS context and how the server's certificate is checked; contradictory flags refused.
@@ -96,8 +118,10 @@ bool prepare_client(const ClientSetup& setup, PreparedClient& out, std::string* 
   }
   options.server_port = setup.server_port;
   if (!parse_forwards(setup.forwards, setup.bind, options.forwards, failure)) return false;
-  if (options.forwards.empty()) {
-    *failure = "nothing to forward: give at least one -L LOCAL_PORT:REMOTE_PORT";
+  if (!parse_exposes(setup.exposes, options.exposes, failure)) return false;
+  if (options.forwards.empty() && options.exposes.empty()) {
+    *failure = "nothing to forward: give at least one -L LOCAL_PORT:REMOTE_PORT or "
+               "-R PUBLIC_PORT:LOCAL_PORT";
     return false;
   }
   if (setup.server_fingerprint && !valid_fingerprint(*setup.server_fingerprint)) {

@@ -21,6 +21,7 @@ struct ClientSetup {
   std::string server_host;  ///< a name or an address; IPv6 with or without brackets
   std::uint16_t server_port = 9000;
   std::vector<std::string> forwards;  ///< `-L` texts
+  std::vector<std::string> exposes;   ///< `-R` texts
   std::string bind = "localhost";     ///< BIND for a forward that names none
   std::optional<std::string> token;
   bool accept_new_host = false;

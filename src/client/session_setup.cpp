@@ -140,7 +140,8 @@ Task<Setup> ClientCore::connect_session(Slot& slot, std::string* why) {
   tunnel::SessionConfig config;
   config.role = protocol::Role::client;
   config.receive_window = options.receive_window;
-  config.max_peer_streams = 16;  // the server opens none yet; each would be refused anyway
+  // The server opens streams only for visitors of -R ports; without any, each would be refused.
+  config.max_peer_streams = options.exposes.empty() ? 16 : protocol::kMaxStreams;
   config.peer_max_frame = params.max_frame;
   config.peer_max_streams = params.max_streams;
   config.heartbeat = options.heartbeat;

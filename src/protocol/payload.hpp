@@ -27,13 +27,30 @@ inline constexpr uint8_t kOpenKindUdp = 3;
 /// OPEN.kind for a policy check of a UDP flow (as kOpenKindTcpCheck).
 inline constexpr uint8_t kOpenKindUdpCheck = 4;
 
-/// True for the kinds version 1 defines (TCP, TCP check, UDP, UDP check).
+/// OPEN.kind for an exposure (client to server only): "listen on TCP `port` (on `host`, or
+/// the server's expose address when empty) and open a stream to me for each visitor". The
+/// server answers OPEN_OK once it listens or OPEN_REFUSED, and the stream ends there; the
+/// listener lives as long as the session (docs/protocol.md §3).
+inline constexpr uint8_t kOpenKindTcpExpose = 5;
+/// OPEN.kind for a UDP exposure: each visitor source address becomes a UDP flow to the client.
+inline constexpr uint8_t kOpenKindUdpExpose = 6;
+
+/// True for the kinds version 1 defines (TCP, TCP check, UDP, UDP check, the two exposures).
 constexpr bool is_known_open_kind(uint8_t kind) noexcept {
-  return kind >= kOpenKindTcp && kind <= kOpenKindUdpCheck;
+  return kind >= kOpenKindTcp && kind <= kOpenKindUdpExpose;
 }
 /// True for the two check kinds, which open nothing.
 constexpr bool is_check_kind(uint8_t kind) noexcept {
   return kind == kOpenKindTcpCheck || kind == kOpenKindUdpCheck;
+}
+/// True for the two exposure kinds.
+constexpr bool is_expose_kind(uint8_t kind) noexcept {
+  return kind == kOpenKindTcpExpose || kind == kOpenKindUdpExpose;
+}
+/// True for the kinds answered with OPEN_OK or OPEN_REFUSED alone (checks, exposures): no
+/// DATA, no FIN, and they do not count against max_streams.
+constexpr bool is_request_kind(uint8_t kind) noexcept {
+  return is_check_kind(kind) || is_expose_kind(kind);
 }
 
 // Payload structs. String fields are views: after decode they point into the payload (valid

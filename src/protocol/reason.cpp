@@ -76,6 +76,10 @@ const char* to_string(Reason reason) noexcept {
       return "certificate_rejected";
     case Reason::tls_failed:
       return "tls_failed";
+    case Reason::port_in_use:
+      return "port_in_use";
+    case Reason::port_claimed:
+      return "port_claimed";
   }
   return "unknown";
 }

@@ -42,6 +42,8 @@ enum class Reason : uint16_t {
   shutting_down = 28,
   certificate_rejected = 29,  ///< TLS transport: a certificate did not verify
   tls_failed = 30,            ///< TLS transport: the TLS handshake or a record failed
+  port_in_use = 31,           ///< an exposure: something else on the server holds the port
+  port_claimed = 32,          ///< an exposure: another client's key holds the port
 };
 
 }  // namespace ringtunnel::protocol

@@ -11,6 +11,7 @@
 #include "net/socket.hpp"
 #include "observe/log.hpp"
 #include "protocol/handshake.hpp"
+#include "protocol/payload.hpp"
 #include "runtime/cross_core.hpp"
 #include "runtime/io.hpp"
 #include "server/server_core.hpp"
@@ -200,6 +201,9 @@ ServerTotals Server::totals() const {
     sum.datagrams_in += t.datagrams_in;
     sum.datagrams_out += t.datagrams_out;
     sum.datagrams_dropped += t.datagrams_dropped;
+    sum.exposures += t.exposures;
+    sum.exposures_refused += t.exposures_refused;
+    sum.visitors += t.visitors;
   }
   return sum;
 }
@@ -235,6 +239,16 @@ observe::LiveStatus Server::snapshot_core(runtime::Reactor& reactor) const {
 
 void ServerCore::on_open_request(tunnel::Session& session, tunnel::Stream& stream,
                                  const protocol::Open& request) {
+  if (protocol::is_expose_kind(request.kind)) {
+    ++tasks;
+    runtime::spawn([](ServerCore& core, tunnel::Session& s, tunnel::Stream& st,
+                      std::uint8_t kind) -> Task<void> {
+      co_await core.expose(s, st, kind);
+      --core.tasks;
+      core.maybe_stopped();
+    }(*this, session, stream, request.kind));
+    return;
+  }
   const Decision decision = policy->check(request.host, request.port);
   if (!decision) {
     ++totals.streams_refused;
@@ -341,8 +355,9 @@ void ServerCore::on_session_end(tunnel::Session& session, std::error_code reason
   observe::log_with(observe::LogLevel::info, fields_of(session),
                     "{} disconnected{}{} after {} s ({} streams, {} bytes in, {} bytes out{})",
                     session.name(), reason ? ": " : "", reason ? reason.message() : "", seconds,
-                    stats.streams_accepted, stats.bytes_in, stats.bytes_out,
+                    stats.streams_accepted + stats.streams_opened, stats.bytes_in, stats.bytes_out,
                     describe_datagrams(stats));
+  drop_exposures_of(session, "its session ended");
   release_client(it->second.key);
   // Destroyed on the next turn: the session is still on the stack that called us.
   ++tasks;
@@ -382,6 +397,9 @@ void ServerCore::stop() {
   stopping = true;
   if (acceptor) acceptor->stop();
   for (int fd : handshaking) ::shutdown(fd, SHUT_RDWR);
+  std::vector<std::uint64_t> exposed;
+  for (const auto& [id, exposure] : exposures) exposed.push_back(id);
+  for (std::uint64_t id : exposed) drop_exposure(id, "the server is shutting down");
   std::size_t streams = 0;
   for (auto& [raw, live] : sessions) streams += raw->stream_count();
   if (!sessions.empty()) {

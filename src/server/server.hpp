@@ -20,6 +20,7 @@
 #include "runtime/result.hpp"
 #include "runtime/task.hpp"
 #include "server/admission.hpp"
+#include "server/exposure_registry.hpp"
 #include "server/policy.hpp"
 #include "server/policy_settings.hpp"
 #include "tunnel/heartbeat.hpp"
@@ -44,6 +45,9 @@ struct ServerOptions {
   /// Set: the TLS transport (protocol.md §6) with these certificates, instead of the native
   /// handshake. Immutable, shared by every core.
   std::shared_ptr<const crypto::tls::TlsContext> tls;
+  /// Where exposed ports (-R) listen unless a client names an address this allows: 0.0.0.0
+  /// (every IPv4 interface) by default; `::` allows any address.
+  net::SocketAddress expose_bind = net::SocketAddress::ipv4(0, 0);
 };
 
 /// Counters summed over every core (read after the engine has stopped).
@@ -60,6 +64,9 @@ struct ServerTotals {
   std::uint64_t datagrams_in = 0;      ///< UDP datagrams from clients
   std::uint64_t datagrams_out = 0;     ///< UDP datagrams to clients
   std::uint64_t datagrams_dropped = 0;  ///< on this end (see tunnel::DatagramDrops)
+  std::uint64_t exposures = 0;          ///< exposure requests granted (-R)
+  std::uint64_t exposures_refused = 0;
+  std::uint64_t visitors = 0;           ///< connections accepted on exposed ports
 };
 
 struct ServerCore;
@@ -102,6 +109,8 @@ class Server {
   net::Resolver& resolver() noexcept { return resolver_; }
   /// Core 0 only.
   Admission& admission() noexcept { return admission_; }
+  /// Core 0 only: who holds each exposed port.
+  ExposureRegistry& exposures() noexcept { return exposures_; }
   unsigned reactors() const noexcept { return static_cast<unsigned>(cores_.size()); }
   /// Reactor `id`'s share (null if it never started); touched only on that reactor.
   ServerCore* core(unsigned id) noexcept { return cores_[id].get(); }
@@ -115,6 +124,7 @@ class Server {
   crypto::Ed25519PrivateKey identity_;
   net::Resolver& resolver_;
   Admission admission_;  // touched on core 0 only
+  ExposureRegistry exposures_;  // core 0 only
   std::vector<std::unique_ptr<ServerCore>> cores_;
   unsigned cores_stopped_ = 0;  // core 0 only
   bool reloading_ = false;      // core 0 only

@@ -58,6 +58,31 @@ struct ServerCore final : tunnel::SessionHandler {
   /// Closes the sessions of `key` (removed from authorized_keys).
   void revoke(const crypto::PublicKey& key);
 
+  // ---- exposures (-R), exposure.cpp --------------------------------------------------
+  /// One exposed port on this core: its listener (or UDP socket), held for `session`.
+  struct Exposure {
+    std::uint64_t id = 0;
+    tunnel::Session* session = nullptr;  // null once dropped
+    std::string tunnel;                  // the client's name for it, in its OPENs and logs
+    TransportProtocol protocol = TransportProtocol::tcp;
+    std::uint16_t port = 0;
+    net::SocketAddress bound;
+    net::UniqueFd fd;
+    std::unique_ptr<runtime::Acceptor> acceptor;
+    std::uint64_t visitors = 0;
+    std::chrono::steady_clock::time_point last_refusal_log{};
+  };
+  /// Answers an exposure request (OPEN kind 5 or 6): policy, the claim on core 0, the bind.
+  runtime::Task<void> expose(tunnel::Session& session, tunnel::Stream& stream, std::uint8_t kind);
+  /// Accepts visitors on `exposure` and opens a stream to its client for each.
+  runtime::Task<void> serve_visitors(Exposure& exposure);
+  void carry_visitor(Exposure& exposure, net::UniqueFd visitor);
+  /// Stops exposure `id` (if it is still here): no more visitors, the port freed at once, the
+  /// claim released on core 0. Streams already open go on.
+  void drop_exposure(std::uint64_t id, std::string_view why);
+  void drop_exposures_of(const tunnel::Session& session, std::string_view why);
+  void release_claim(TransportProtocol protocol, std::uint16_t port, std::uint64_t id);
+
   void on_open_request(tunnel::Session& session, tunnel::Stream& stream,
                        const protocol::Open& request) override;
   void on_session_end(tunnel::Session& session, std::error_code reason) override;
@@ -78,6 +103,8 @@ struct ServerCore final : tunnel::SessionHandler {
   bool stopping = false;
   bool stopped = false;
   runtime::Timer drain_deadline;
+  std::unordered_map<std::uint64_t, std::unique_ptr<Exposure>> exposures;  // by id
+  std::uint64_t exposures_made = 0;  // for ids: (core << 48) | count
   ServerTotals totals;
   // Refusals at accept are logged at most once a second per core (a flood must not flood logs).
   std::chrono::steady_clock::time_point last_accept_refusal_log{};

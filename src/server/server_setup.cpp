@@ -14,17 +14,20 @@
 namespace ringtunnel::server {
 namespace {
 
-// The listen address from --bind and --port: an IP literal (IPv6 with or without brackets),
-// `localhost`, or `*` / `0.0.0.0` for every IPv4 interface, `::` for every IPv6 one.
-Result<net::SocketAddress> listen_address(const ServerSetup& setup, std::string* error) {
-  std::string host = setup.bind;
+// An address from a flag (--bind with --port, --expose-bind): an IP literal (IPv6 with or
+// without brackets), `localhost`, or `*` / `0.0.0.0` for every IPv4 interface, `::` for every
+// IPv6 one.
+Result<net::SocketAddress> flag_address(std::string_view flag, const std::string& value,
+                                        std::uint16_t port, std::string* error) {
+  std::string host = value;
   if (host.size() > 2 && host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);
+  if (host == "*") host = "0.0.0.0";
   const bool v6 = host.find(':') != std::string::npos;
-  const std::string text = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(setup.port);
+  const std::string text = (v6 ? "[" + host + "]" : host) + ":" + std::to_string(port);
   auto address = net::SocketAddress::parse(text);
   if (!address) {
-    *error = "--bind " + setup.bind + ": " + net::SocketAddress::parse_error_text(text) +
+    *error = std::string(flag) + " " + value + ": " + net::SocketAddress::parse_error_text(text) +
              " (use an IP address, localhost, or 0.0.0.0 / :: for every interface)";
   }
   return address;
@@ -107,12 +110,18 @@ bool prepare_tls(const ServerSetup& setup, const config::DataDir& dir, ServerOpt
 bool prepare_server(const ServerSetup& setup, const config::ConfigFile& file, PreparedServer& out,
                     std::string* failure) {
   std::string error;
-  auto listen = listen_address(setup, &error);
+  auto listen = flag_address("--bind", setup.bind, setup.port, &error);
   if (!listen) {
     *failure = error;
     return false;
   }
   out.options.listen = *listen;
+  auto expose_bind = flag_address("--expose-bind", setup.expose_bind, 0, &error);
+  if (!expose_bind) {
+    *failure = error;
+    return false;
+  }
+  out.options.expose_bind = *expose_bind;
   PolicyFlags& policy_flags = out.options.policy_flags;
   if (setup.allowed_ports) {
     policy_flags.ports = PortSet::parse(*setup.allowed_ports, &error);

@@ -23,6 +23,8 @@ namespace ringtunnel::server {
 struct ServerSetup {
   std::string bind = "0.0.0.0";  ///< an IP address (IPv6 with or without brackets), localhost
   std::uint16_t port = 9000;     ///< 0: any free port (the real one is in options.listen)
+  /// Where exposed ports (-R) listen: an IP address, localhost, 0.0.0.0 or ::.
+  std::string expose_bind = "0.0.0.0";
   std::optional<std::string> data_dir;  ///< nullopt: $RINGTUNNEL_DATA_DIR, else ~/.ringtunnel
   std::optional<std::string> token;     ///< nullopt: the server_token file in the data dir
   bool trust_first_client = false;

@@ -156,10 +156,16 @@ Stream* Session::open_datagram_stream(const OpenTarget& target, const DatagramPa
 
 runtime::Task<Result<void>> Session::check_stream(OpenTarget target, std::string* message,
                                                   bool udp) {
+  co_return co_await request(udp ? protocol::kOpenKindUdpCheck : protocol::kOpenKindTcpCheck,
+                             std::move(target), message);
+}
+
+runtime::Task<Result<void>> Session::request(std::uint8_t kind, OpenTarget target,
+                                             std::string* message) {
+  RT_ASSERT(protocol::is_request_kind(kind));
   if (!started_ || closing_ || peer_goaway_) co_return errno_code(ECANCELED);
   const std::uint32_t id = next_stream_id();
-  protocol::Open open{udp ? protocol::kOpenKindUdpCheck : protocol::kOpenKindTcpCheck, 0,
-                      target.port, target.host, target.tunnel};
+  protocol::Open open{kind, 0, target.port, target.host, target.tunnel};
   if (auto queued = writer_.control(id, open); !queued) co_return queued.error();
   CheckWait wait{*this, id, message, {}};
   checks_.emplace(id, &wait);
@@ -397,7 +403,7 @@ Result<void> Session::on_open(const protocol::FrameView& frame) {
   auto open = protocol::decode_open(frame.payload);
   if (!open) return open.error();
   if (auto fresh = peer_ids_.on_open(frame.stream_id); !fresh) return fresh.error();
-  const bool check = protocol::is_check_kind(open->kind);
+  const bool check = protocol::is_request_kind(open->kind);  // answered, nothing opened
   if (closing_ || peer_goaway_ || draining_) {
     return writer_.control(frame.stream_id,
                            protocol::OpenRefused{Reason::going_away, "the session is closing"});

@@ -128,6 +128,10 @@ class Session {
   /// ECANCELED when the session ends first.
   runtime::Task<Result<void>> check_stream(OpenTarget target, std::string* message,
                                            bool udp = false);
+  /// Sends a request stream of `kind` (a check, or an exposure: protocol::is_request_kind)
+  /// and waits for its answer: ok, or the refusal's reason with the peer's message in
+  /// `*message`; ECANCELED when the session ends first.
+  runtime::Task<Result<void>> request(std::uint8_t kind, OpenTarget target, std::string* message);
 
   /// Accepts a peer's stream (see SessionHandler): OPEN_OK, then bytes flow over `upstream`
   /// (for a UDP flow, a connected UDP socket). For a check stream `upstream` is empty. An abandoned stream is just freed.

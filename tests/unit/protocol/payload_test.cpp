@@ -162,19 +162,24 @@ TEST_CASE("OPEN and OPEN_OK windows are at most 2^31-1", "[protocol][payload]") 
         "OPEN_OK window exceeds 2147483647, the largest window (flow_control)");
 }
 
-TEST_CASE("OPEN kind must be 1 (TCP), 2 (TCP check), 3 (UDP) or 4 (UDP check)",
+TEST_CASE("OPEN kind must be 1 (TCP), 2 (TCP check), 3 (UDP), 4 (UDP check) or 5/6 (expose)",
           "[protocol][payload]") {
-  CHECK(decode_error<Open>(hex("05 00000001 0050 00 00")) ==
-        "OPEN kind is 5; it must be 1 (TCP), 2 (TCP check), 3 (UDP) or 4 (UDP check) "
-        "(protocol_error)");
+  CHECK(decode_error<Open>(hex("07 00000001 0050 00 00")) ==
+        "OPEN kind is 7; it must be 1 (TCP), 2 (TCP check), 3 (UDP), 4 (UDP check), "
+        "5 (TCP expose) or 6 (UDP expose) (protocol_error)");
   CHECK(decode_error<Open>(hex("00 00000001 0050 00 00")).starts_with("OPEN kind is 0;"));
   CHECK(decode_payload<Open>(hex("02 00000001 0050 00 00"))->kind == kOpenKindTcpCheck);
   CHECK(decode_payload<Open>(hex("03 00000001 0035 00 00"))->kind == kOpenKindUdp);
   CHECK(decode_payload<Open>(hex("04 00000001 0035 00 00"))->kind == kOpenKindUdpCheck);
+  CHECK(decode_payload<Open>(hex("05 00000000 1f90 00 00"))->kind == kOpenKindTcpExpose);
+  CHECK(decode_payload<Open>(hex("06 00000000 1f90 00 00"))->kind == kOpenKindUdpExpose);
+  CHECK(is_request_kind(kOpenKindTcpExpose));
+  CHECK(is_request_kind(kOpenKindUdpCheck));
+  CHECK_FALSE(is_request_kind(kOpenKindUdp));
   Bytes out;
   ByteWriter w(out);
   CHECK(append_frame(w, 1, Open{0, 1, 1, "h", ""}).error() == Reason::protocol_error);
-  CHECK(append_frame(w, 1, Open{5, 1, 1, "h", ""}).error() == Reason::protocol_error);
+  CHECK(append_frame(w, 1, Open{7, 1, 1, "h", ""}).error() == Reason::protocol_error);
   CHECK(append_frame(w, 1, Open{kOpenKindUdp, 1, 53, "h", ""}).ok());
   CHECK(append_frame(w, 1, Open{kOpenKindTcpCheck, 0, 5432, "localhost", "db"}).ok());
 }
