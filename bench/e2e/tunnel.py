@@ -34,8 +34,9 @@ from common import (READY_TIMEOUT, MeasureError, build_options, cpu_by_group, cp
                     proc_tree, ratio, run_client, run_driver, set_log_tag, spread,
                     start_loadgen_servers, wait_forwards)
 
-PATHS = ("direct", "ringtunnel", "ringtunnel-tls", "ssh", "stunnel")
-RINGTUNNEL_PATHS = ("ringtunnel", "ringtunnel-tls")  # SIGTERM must stop these with exit 0
+PATHS = ("direct", "ringtunnel", "ringtunnel-tls", "ringtunnel-expose", "ssh", "stunnel")
+# SIGTERM must stop these with exit 0
+RINGTUNNEL_PATHS = ("ringtunnel", "ringtunnel-tls", "ringtunnel-expose")
 PEERS = ("ssh", "stunnel")  # the table has a ratio column to each
 PINGPONG_SIZE = 64
 PINGPONG_WARMUP = 2000
@@ -59,9 +60,11 @@ STUNNEL_CLIENTS_PER_FD = 125 / 256
 # transport, is measured once). budget_per_path: the time budget in seconds is this times the
 # number of paths measured (690 s for the three of direct, ringtunnel and ssh).
 FULL = {"runs": 5, "seconds": 10, "count": 20000, "rate_seconds": 5, "budget_per_path": 230,
-        "memory_runs": {"ringtunnel": 3, "ringtunnel-tls": 3, "ssh": 1, "stunnel": 1}}
+        "memory_runs": {"ringtunnel": 3, "ringtunnel-tls": 3, "ringtunnel-expose": 1, "ssh": 1,
+                        "stunnel": 1}}
 QUICK = {"runs": 3, "seconds": 2, "count": 5000, "rate_seconds": 2, "budget_per_path": 57,
-         "memory_runs": {"ringtunnel": 1, "ringtunnel-tls": 1, "ssh": 0, "stunnel": 0}}
+         "memory_runs": {"ringtunnel": 1, "ringtunnel-tls": 1, "ringtunnel-expose": 0, "ssh": 0,
+                         "stunnel": 0}}
 
 # figure -> the sample keys summarized (median, min–max) per path
 FIGURE_KEYS = {
@@ -183,10 +186,15 @@ class SshPath:
 class RingtunnelPath:
     """`ringtunnel server` and `ringtunnel client -L` per launch, fresh data dirs each time, on
     the native transport or (`transport="tls"`: path ringtunnel-tls) on `--transport tls` at both
-    ends with no other TLS flag (the server's self-signed certificate, pinned by the client)."""
+    ends with no other TLS flag (the server's self-signed certificate, pinned by the client).
+    `expose=True` (path ringtunnel-expose): the other direction, `client -R PUBLIC:TARGET` with
+    the server's `--expose-bind 127.0.0.1`; the load generator connects to the server's public
+    port and the client connects each visitor to the target."""
 
-    def __init__(self, launcher, workdir, binary, transport="native"):
-        self.name = "ringtunnel" if transport == "native" else f"ringtunnel-{transport}"
+    def __init__(self, launcher, workdir, binary, transport="native", expose=False):
+        self.name = ("ringtunnel-expose" if expose else
+                     "ringtunnel" if transport == "native" else f"ringtunnel-{transport}")
+        self.expose = expose
         self.launcher = launcher
         self.workdir = workdir
         self.binary = binary
@@ -207,6 +215,11 @@ class RingtunnelPath:
         for command in ("server", "client"):
             if not re.search(rf"^\s+{command}\s", listing, re.MULTILINE):
                 return f"this build has no `ringtunnel {command}` subcommand yet"
+        if self.expose:
+            server_help = subprocess.run([self.binary, "server", "--help"], capture_output=True,
+                                         text=True, timeout=10).stdout
+            if "--expose-bind" not in server_help:
+                return "this build has no `client -R` / `server --expose-bind`"
         if self.transport_args:
             server_help = subprocess.run([self.binary, "server", "--help"], capture_output=True,
                                          text=True, timeout=10).stdout
@@ -229,17 +242,23 @@ class RingtunnelPath:
             "ringtunnel server",
             [self.binary, "server", "--bind", "127.0.0.1", "--port", str(port), "--data-dir",
              server_dir, "--threads", str(TUNNEL_THREADS), "--token", self.token]
-            + self.transport_args, env=env)
+            + self.transport_args + (["--expose-bind", "127.0.0.1"] if self.expose else []),
+            env=env)
         self.ready_lines["server"] = tunnel.server.wait_line(r"server ready", READY_TIMEOUT)
         tunnel.ports = {name: free_port() for name in targets}
         argv = [self.binary, "client", "--ip", "127.0.0.1", "--port", str(port), "--data-dir",
                 client_dir, "--token", self.token, "--accept-new-host", "--threads",
                 str(TUNNEL_THREADS)] + self.transport_args
         for name, target in targets.items():
-            argv += ["-L", f"127.0.0.1:{tunnel.ports[name]}:127.0.0.1:{target}"]
+            if self.expose:
+                argv += ["-R", f"{tunnel.ports[name]}:127.0.0.1:{target}"]
+            else:
+                argv += ["-L", f"127.0.0.1:{tunnel.ports[name]}:127.0.0.1:{target}"]
         tunnel.client = self.launcher.start("ringtunnel client", argv, env=env)
         self.ready_lines["client"] = tunnel.client.wait_line(r"client ready", READY_TIMEOUT)
-        wait_forwards(tunnel.client, tunnel.ports.values(), READY_TIMEOUT)
+        # -R: the public ports are the server's, granted before "client ready".
+        wait_forwards(tunnel.server if self.expose else tunnel.client, tunnel.ports.values(),
+                      READY_TIMEOUT)
 
 
 class StunnelPath:
@@ -350,6 +369,8 @@ class Bench:
         self.paths = {"direct": DirectPath(), "ssh": SshPath(launcher, workdir),
                       "ringtunnel": RingtunnelPath(launcher, workdir, binary),
                       "ringtunnel-tls": RingtunnelPath(launcher, workdir, binary, "tls"),
+                      "ringtunnel-expose": RingtunnelPath(launcher, workdir, binary,
+                                                          expose=True),
                       "stunnel": StunnelPath(launcher, workdir)}
         self.servers = {}
 
@@ -569,7 +590,7 @@ def render(summary, skipped, paths, meta):
         else:
             out.append(render_row(summary, path, meta))
     out += ["", render_targets(summary, skipped), "", render_tls_targets(summary, skipped), "",
-            "Notes:"]
+            render_expose(summary, skipped), "", "Notes:"]
     out += [f"- {note}" for note in meta["notes"]]
     return "\n".join(out)
 
@@ -656,6 +677,24 @@ def render_tls_targets(summary, skipped):
     return "\n".join(lines)
 
 
+def render_expose(summary, skipped):
+    """-R against direct and against -L (references: the expose issue's targets are the HTTP
+    ingress's, measured by its own bench)."""
+    lines = ["### ringtunnel -R (ringtunnel-expose) vs direct and -L, same run"]
+    if "ringtunnel-expose" not in summary:
+        why = skipped.get("ringtunnel-expose", "not measured (--paths)")
+        return "\n".join(lines + [f"- SKIP: {why}"])
+    mine = value(summary, "ringtunnel-expose", "throughput", "gbit_per_s")
+    for other in ("direct", "ringtunnel"):
+        theirs = value(summary, other, "throughput", "gbit_per_s")
+        if None in (mine, theirs):
+            lines.append(f"- {other}: no successful samples")
+        else:
+            lines.append(f"- single-stream: {mine:.2f} vs {other} {theirs:.2f} Gbit/s = "
+                         f"{mine / theirs:.2f}×")
+    return "\n".join(lines)
+
+
 def build_meta(args, bench, params, live, memory_unavailable):
     ssh, rt, st = bench.paths["ssh"], bench.paths["ringtunnel"], bench.paths["stunnel"]
     meta = {"quick": args.quick, "params": params, "build": build_options(args.build_dir),
@@ -703,6 +742,10 @@ def build_meta(args, bench, params, live, memory_unavailable):
                      + ("; ringtunnel-tls is the same with `--transport tls` on both ends (the "
                         "server's self-signed certificate, pinned by the client)."
                         if "ringtunnel-tls" in live else "."))
+    if "ringtunnel-expose" in live:
+        notes.append("ringtunnel-expose: `client -R PUBLIC:127.0.0.1:TARGET` per target and "
+                     "`server --expose-bind 127.0.0.1`: loadgen → the server's public port → "
+                     "session → client → target (the session's other direction).")
     if meta["build"] and meta["build"]["buildtype"] != "release":
         notes.append(f"Build type is {meta['build']['buildtype']!r}, not release "
                      "(BENCHMARKS.md rule 4): ringtunnel figures may be pessimistic.")

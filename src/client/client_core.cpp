@@ -115,7 +115,8 @@ void ClientCore::add_forward(const OpenForward& forward) {
   if (stopping || reactor.id() >= forward.listeners.size()) return;
   for (const net::UniqueFd& fd : forward.listeners[reactor.id()]) {
     if (forward.spec.protocol == TransportProtocol::udp) {
-      relays.push_back(std::make_unique<UdpRelay>(*this, forward, fd.get()));
+      relays.push_back(
+          std::make_unique<tunnel::UdpRelay>(*this, relay_settings(forward), fd.get(), &forward));
       if (accepting) relays.back()->start();
     } else {
       listeners.push_back(std::make_unique<Listening>(Listening{&forward, fd.get(), nullptr}));
@@ -134,7 +135,7 @@ void ClientCore::drop_forward(const OpenForward& forward) {
     }
   }
   for (auto& relay : relays) {
-    if (&relay->forward() != &forward) continue;
+    if (relay->tag() != &forward) continue;
     if (relay->running()) ++loops;
     relay->stop(Reason::shutting_down);
   }
@@ -151,21 +152,42 @@ void ClientCore::dropped_one(const OpenForward& forward) {
   dropping_.erase(it);
   std::erase_if(listeners, [&](const auto& l) { return l->forward == &forward; });
   // Relays that never ran go now; one whose loop just ended was freed by relay_ended already.
-  std::erase_if(relays, [&](const auto& r) { return &r->forward() == &forward && !r->running(); });
+  std::erase_if(relays, [&](const auto& r) { return r->tag() == &forward && !r->running(); });
   client.let_go(reactor, forward);
 }
 
-void ClientCore::relay_ended(UdpRelay& relay) {
-  const OpenForward& forward = relay.forward();
-  if (!dropping_.count(&forward)) return;  // stopping: the core frees its relays at the end
-  ++tasks;
-  runtime::spawn([](ClientCore& core, UdpRelay* ended, const OpenForward* fwd) -> Task<void> {
-    co_await runtime::next_turn();  // the relay's loop is still unwinding
-    std::erase_if(core.relays, [&](const auto& r) { return r.get() == ended; });
-    core.dropped_one(*fwd);
-    --core.tasks;
-    core.maybe_stopped();
-  }(*this, &relay, &forward));
+tunnel::UdpRelaySettings ClientCore::relay_settings(const OpenForward& forward) const {
+  const ForwardSpec& spec = forward.spec;
+  tunnel::UdpRelaySettings settings;
+  settings.label = "tunnel " + spec.name();
+  settings.target = {spec.target_host, spec.target_port, spec.name()};
+  settings.idle_timeout = client.options().udp_idle_timeout;
+  settings.max_flows = client.options().udp_max_flows;
+  settings.cap_reached = "the tunnel has --udp-max-flows flows already";
+  settings.flows = forward.udp_flows.get();
+  return settings;
+}
+
+tunnel::Session* ClientCore::session_for_flow(tunnel::UdpRelay&) { return pick_session(); }
+
+void ClientCore::relay_started(tunnel::UdpRelay&) { ++tasks; }
+
+void ClientCore::relay_ended(tunnel::UdpRelay& relay) {
+  const auto* forward = static_cast<const OpenForward*>(relay.tag());
+  // Dropped by a reload: free it now (when the core stops, it frees its relays at the end).
+  if (dropping_.count(forward)) {
+    ++tasks;
+    runtime::spawn([](ClientCore& core, tunnel::UdpRelay* ended,
+                      const OpenForward* fwd) -> Task<void> {
+      co_await runtime::next_turn();  // the relay's loop is still unwinding
+      std::erase_if(core.relays, [&](const auto& r) { return r.get() == ended; });
+      core.dropped_one(*fwd);
+      --core.tasks;
+      core.maybe_stopped();
+    }(*this, &relay, forward));
+  }
+  --tasks;  // the relay's loop
+  maybe_stopped();
 }
 
 tunnel::Session* ClientCore::pick_session() noexcept {

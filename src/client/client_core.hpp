@@ -12,7 +12,7 @@
 
 #include "client/backoff.hpp"
 #include "client/client.hpp"
-#include "client/udp_relay.hpp"
+#include "tunnel/udp_relay.hpp"
 #include "runtime/acceptor.hpp"
 #include "runtime/timer_heap.hpp"
 #include "tunnel/channel.hpp"
@@ -36,7 +36,7 @@ enum class Setup {
 /// (Backoff), set it up again, until the client stops or a setup fails for good. Listeners
 /// accept from the start; a connection that finds no session waits (up to --connect-wait) for
 /// one to come up on this core.
-struct ClientCore final : tunnel::SessionHandler {
+struct ClientCore final : tunnel::SessionHandler, tunnel::UdpRelayOwner {
   struct Listening {
     const OpenForward* forward;
     int fd;
@@ -74,8 +74,13 @@ struct ClientCore final : tunnel::SessionHandler {
   /// already open go on), close its waiting connections; once its loops here have ended, core 0
   /// hears it (Client::forward_dropped) and frees the forward.
   void drop_forward(const OpenForward& forward);
-  /// From a relay's loop as it ends (stopped or dropped).
-  void relay_ended(UdpRelay& relay);
+  /// The UDP relays of -L ...:udp tunnels (tunnel::UdpRelayOwner); a relay's tag is its
+  /// OpenForward.
+  tunnel::UdpRelaySettings relay_settings(const OpenForward& forward) const;
+  runtime::Reactor& relay_reactor() noexcept override { return reactor; }
+  tunnel::Session* session_for_flow(tunnel::UdpRelay& relay) override;
+  void relay_started(tunnel::UdpRelay& relay) override;
+  void relay_ended(tunnel::UdpRelay& relay) override;
 
   tunnel::Session* pick_session() noexcept;
 
@@ -95,7 +100,7 @@ struct ClientCore final : tunnel::SessionHandler {
   Client& client;
   runtime::Reactor& reactor;
   std::vector<std::unique_ptr<Listening>> listeners;  // stable: accept loops hold them
-  std::vector<std::unique_ptr<UdpRelay>> relays;      // UDP tunnels (they outlive the sessions)
+  std::vector<std::unique_ptr<tunnel::UdpRelay>> relays;  // UDP tunnels (outlive the sessions)
   std::vector<std::unique_ptr<Slot>> slots;
   std::unordered_map<tunnel::Session*, std::unique_ptr<tunnel::Session>> sessions;
   std::unordered_set<runtime::Cancellation*> setups;  // session set-ups in progress (cut at stop)

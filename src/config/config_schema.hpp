@@ -24,7 +24,9 @@ enum class Shape {
   boolean,  ///< true/false (yes/no, on/off)
   level,    ///< `verbose:` true/false or a count (2 = -vv)
   list,     ///< a YAML list of scalars, or the flag's comma-separated text
-  tunnels,  ///< a list of "L:R[:udp]" strings and {local, remote, mode, host, bind} maps
+  /// A list of tunnel strings and maps: `tunnels:` as -L ("L:R[:udp]" or {local, remote,
+  /// mode, host, bind}), `expose:` as -R ("P:L[:udp]" or {public, local, ...}).
+  tunnels,
 };
 
 struct KeySpec {

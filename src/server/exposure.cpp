@@ -21,6 +21,10 @@ using runtime::Task;
 
 // Refused visitors (the session takes no new streams) are logged at most this often.
 constexpr auto kVisitorRefusalLogEvery = 1s;
+// A UDP visitor's flow ends after this long without a datagram either way; an exposure holds
+// at most this many flows (visitor source addresses) at once.
+constexpr auto kVisitorFlowIdle = 60s;
+constexpr std::uint32_t kVisitorFlowsPerExposure = 1024;
 
 const char* protocol_name(TransportProtocol protocol) noexcept {
   return protocol == TransportProtocol::udp ? "udp" : "tcp";
@@ -107,9 +111,6 @@ Task<void> ServerCore::expose(tunnel::Session& session, tunnel::Stream& stream, 
   if (live == sessions.end() || stopping) {
     reason = Reason::shutting_down;
     message = "the server is shutting down";
-  } else if (protocol == TransportProtocol::udp) {
-    reason = Reason::port_not_allowed;
-    message = "this server does not expose UDP ports yet";
   } else if (!policy->ports.contains(request.port)) {
     reason = Reason::port_not_allowed;
     message = "port " + std::to_string(request.port) +
@@ -182,7 +183,40 @@ Task<void> ServerCore::expose(tunnel::Session& session, tunnel::Stream& stream, 
     ref.acceptor = std::make_unique<runtime::Acceptor>(ref.fd.get());
     ++tasks;
     runtime::spawn(serve_visitors(ref));
+  } else {
+    tunnel::UdpRelaySettings settings;
+    settings.label = session.name() + ": exposure '" + ref.tunnel + "'";
+    settings.target = {"", ref.port, ref.tunnel};
+    settings.name_visitor = true;
+    settings.idle_timeout = kVisitorFlowIdle;
+    settings.max_flows = kVisitorFlowsPerExposure;
+    settings.cap_reached = "the exposure has " + std::to_string(kVisitorFlowsPerExposure) +
+                           " visitor flows already";
+    settings.flows = &ref.udp_flows;
+    ref.relay = std::make_unique<tunnel::UdpRelay>(*this, std::move(settings), ref.fd.get(), &ref);
+    ref.relay->start();
   }
+}
+
+tunnel::Session* ServerCore::session_for_flow(tunnel::UdpRelay& relay) {
+  auto* exposure = static_cast<Exposure*>(const_cast<void*>(relay.tag()));
+  if (exposure->session == nullptr) return nullptr;
+  ++exposure->visitors;
+  ++totals.visitors;
+  return exposure->session;
+}
+
+void ServerCore::relay_started(tunnel::UdpRelay&) { ++tasks; }
+
+void ServerCore::relay_ended(tunnel::UdpRelay& relay) {
+  const std::uint64_t id = static_cast<const Exposure*>(relay.tag())->id;
+  // The relay is still unwinding its loop: the exposure that owns it goes on the next turn.
+  runtime::spawn([](ServerCore& core, std::uint64_t ended) -> Task<void> {
+    co_await runtime::next_turn();
+    core.exposures.erase(ended);
+    --core.tasks;  // the relay's loop
+    core.maybe_stopped();
+  }(*this, id));
 }
 
 Task<void> ServerCore::serve_visitors(Exposure& exposure) {
@@ -237,6 +271,8 @@ void ServerCore::drop_exposure(std::uint64_t id, std::string_view why) {
   release_claim(exposure.protocol, exposure.port, id);
   if (exposure.acceptor) {
     exposure.acceptor->stop();  // its loop ends and erases it
+  } else if (exposure.relay && exposure.relay->running()) {
+    exposure.relay->stop(Reason::going_away);  // resets its flows; relay_ended erases it
   } else {
     exposures.erase(it);
   }

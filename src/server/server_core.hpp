@@ -16,6 +16,7 @@
 #include "tunnel/handshake.hpp"
 #include "tunnel/handshake_reader.hpp"
 #include "tunnel/session.hpp"
+#include "tunnel/udp_relay.hpp"
 
 namespace ringtunnel::server {
 
@@ -24,7 +25,7 @@ inline constexpr unsigned kAdmissionCore = 0;
 
 /// One reactor's share of the server. Only that reactor's thread touches it. It is the
 /// SessionHandler of every session on the core: policy checks and upstream connects.
-struct ServerCore final : tunnel::SessionHandler {
+struct ServerCore final : tunnel::SessionHandler, tunnel::UdpRelayOwner {
   struct Live {
     std::unique_ptr<tunnel::Session> session;
     crypto::PublicKey key{};
@@ -68,7 +69,9 @@ struct ServerCore final : tunnel::SessionHandler {
     std::uint16_t port = 0;
     net::SocketAddress bound;
     net::UniqueFd fd;
-    std::unique_ptr<runtime::Acceptor> acceptor;
+    std::unique_ptr<runtime::Acceptor> acceptor;  // TCP
+    std::atomic<std::uint32_t> udp_flows{0};
+    std::unique_ptr<tunnel::UdpRelay> relay;  // UDP: each visitor source is a flow
     std::uint64_t visitors = 0;
     std::chrono::steady_clock::time_point last_refusal_log{};
   };
@@ -82,6 +85,11 @@ struct ServerCore final : tunnel::SessionHandler {
   void drop_exposure(std::uint64_t id, std::string_view why);
   void drop_exposures_of(const tunnel::Session& session, std::string_view why);
   void release_claim(TransportProtocol protocol, std::uint16_t port, std::uint64_t id);
+  /// UDP exposures' relays (tunnel::UdpRelayOwner); a relay's tag is its Exposure.
+  runtime::Reactor& relay_reactor() noexcept override { return reactor; }
+  tunnel::Session* session_for_flow(tunnel::UdpRelay& relay) override;
+  void relay_started(tunnel::UdpRelay& relay) override;
+  void relay_ended(tunnel::UdpRelay& relay) override;
 
   void on_open_request(tunnel::Session& session, tunnel::Stream& stream,
                        const protocol::Open& request) override;

@@ -7,17 +7,21 @@ the refusals (a port the server does not allow, a port something else holds, a p
 client's key has claimed) each named to the client while the other tunnels go on; a client
 killed without a goodbye whose restart (same key) reclaims its port at once, long before the
 server could notice the old session is dead; the port closing with the session; a PROXY v2
-header, parsed by an independent service, naming the real visitor; a profile's `expose:` list.
+header, parsed by an independent service, naming the real visitor; a profile's `expose:` list;
+a UDP echo exposed with datagrams up to 65,507 bytes from several visitors.
 Usage: expose_test.py RINGTUNNEL LOADGEN [--case NAME]... [--io-backend auto|io_uring|epoll]
 The last stdout line is "N passed, N failed". Standard library only."""
 import os
+import random
 import signal
 import socket
 import sys
+import threading
 import time
 
 from tunnel_harness import *  # noqa: F401,F403 (the harness is this file's vocabulary)
 from tunnel_harness import Failure, Test
+from udp_test import MAX_DATAGRAM, UdpEcho, roundtrip, udp_socket
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -201,6 +205,43 @@ def case_profile(t):
     t.verify("verify-second", second, 5)
 
 
+def case_udp_echo(t):
+    """-R PUBLIC:echo:udp: 3 visitors (source ports) each send 200 datagrams of random sizes up
+    to 65,507 bytes to the server's public UDP port; every one comes back whole to its own
+    visitor through the client's local UDP echo, and the echo saw 3 flows."""
+    echo = UdpEcho()
+    try:
+        server = t.server("server", t.path("server"), args=["--expose-bind", "127.0.0.1"])
+        public = free_port()
+        client = exposing_client(t, "client", t.path("client"), server,
+                                 [f"{public}:{echo.port}:udp"])
+        wait_exposed(client, public)
+        visitors, each = 3, 200
+        results = [None] * visitors
+
+        def visit(index):
+            rng = random.Random(7000 + index)
+            ok = 0
+            with udp_socket() as s:
+                for _ in range(each):
+                    payload = rng.randbytes(rng.randint(1, MAX_DATAGRAM))
+                    if roundtrip(s, ("127.0.0.1", public), payload) == payload:
+                        ok += 1
+            results[index] = ok
+
+        threads = [threading.Thread(target=visit, args=(i,)) for i in range(visitors)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        check(results == [each] * visitors,
+              f"datagrams back intact per visitor: {results} (expected {each} each)")
+        check(len(echo.sources) == visitors,
+              f"the echo saw {len(echo.sources)} flows, expected one per visitor ({visitors})")
+    finally:
+        echo.close()
+
+
 CASES = {
     "tcp_echo_100": case_tcp_echo_100,
     "refusals": case_refusals,
@@ -208,6 +249,7 @@ CASES = {
     "port_closes": case_port_closes,
     "proxy_v2": case_proxy_v2,
     "profile": case_profile,
+    "udp_echo": case_udp_echo,
 }
 
 if __name__ == "__main__":
