@@ -25,6 +25,8 @@ constexpr auto kVisitorRefusalLogEvery = 1s;
 // at most this many flows (visitor source addresses) at once.
 constexpr auto kVisitorFlowIdle = 60s;
 constexpr std::uint32_t kVisitorFlowsPerExposure = 1024;
+// Ports one session may hold exposed at once (each is a socket and a claim on core 0).
+constexpr std::size_t kMaxExposuresPerSession = 64;
 
 const char* protocol_name(TransportProtocol protocol) noexcept {
   return protocol == TransportProtocol::udp ? "udp" : "tcp";
@@ -111,6 +113,10 @@ Task<void> ServerCore::expose(tunnel::Session& session, tunnel::Stream& stream, 
   if (live == sessions.end() || stopping) {
     reason = Reason::shutting_down;
     message = "the server is shutting down";
+  } else if (exposures_of(session) >= kMaxExposuresPerSession) {
+    reason = Reason::too_many_streams;
+    message = "this session already exposes " + std::to_string(kMaxExposuresPerSession) +
+              " ports, the most one session may";
   } else if (!policy->ports.contains(request.port)) {
     reason = Reason::port_not_allowed;
     message = "port " + std::to_string(request.port) +
@@ -276,6 +282,12 @@ void ServerCore::drop_exposure(std::uint64_t id, std::string_view why) {
   } else {
     exposures.erase(it);
   }
+}
+
+std::size_t ServerCore::exposures_of(const tunnel::Session& session) const {
+  std::size_t count = 0;
+  for (const auto& [id, exposure] : exposures) count += exposure->session == &session;
+  return count;
 }
 
 void ServerCore::drop_exposures_of(const tunnel::Session& session, std::string_view why) {

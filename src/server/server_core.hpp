@@ -84,6 +84,7 @@ struct ServerCore final : tunnel::SessionHandler, tunnel::UdpRelayOwner {
   /// claim released on core 0. Streams already open go on.
   void drop_exposure(std::uint64_t id, std::string_view why);
   void drop_exposures_of(const tunnel::Session& session, std::string_view why);
+  std::size_t exposures_of(const tunnel::Session& session) const;
   void release_claim(TransportProtocol protocol, std::uint16_t port, std::uint64_t id);
   /// UDP exposures' relays (tunnel::UdpRelayOwner); a relay's tag is its Exposure.
   runtime::Reactor& relay_reactor() noexcept override { return reactor; }

@@ -13,6 +13,7 @@ Usage: expose_test.py RINGTUNNEL LOADGEN [--case NAME]... [--io-backend auto|io_
 The last stdout line is "N passed, N failed". Standard library only."""
 import os
 import random
+import re
 import signal
 import socket
 import sys
@@ -106,6 +107,26 @@ def case_refusals(t):
         check(first.alive() and second.alive(), "a refusal ended a client")
     finally:
         squatter.close()
+
+
+def case_exposure_cap(t):
+    """A session may hold 64 exposed ports: of 65 asked for, 64 are granted and the last is
+    refused (too_many_streams) while the others carry visitors."""
+    server = t.server("server", t.path("server"), args=["--expose-bind", "127.0.0.1"])
+    echo = t.echo()
+    ports = []
+    while len(ports) < 65:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    client = exposing_client(t, "client", t.path("client"), server,
+                             [f"{p}:{echo.port}" for p in ports])
+    client.wait_for(rf"expose (\S+:)?{ports[-1]}:\S+: the server refuses it: too_many_streams: "
+                    r"this session already exposes 64 ports", "the 65th exposure refused")
+    granted = len(re.findall(r"the server listens on its port", client.text()))
+    check(granted == 64, f"{granted} exposures granted, expected 64")
+    t.verify("verify-first", ports[0], 3)
+    t.verify("verify-64th", ports[63], 3)
 
 
 def case_reclaim(t):
@@ -245,6 +266,7 @@ def case_udp_echo(t):
 CASES = {
     "tcp_echo_100": case_tcp_echo_100,
     "refusals": case_refusals,
+    "exposure_cap": case_exposure_cap,
     "reclaim": case_reclaim,
     "port_closes": case_port_closes,
     "proxy_v2": case_proxy_v2,
