@@ -46,6 +46,11 @@ class Client {
     /// One tunnel in `-L` syntax: [BIND:]LOCAL_PORT:[HOST:]REMOTE_PORT[:udp]. Repeatable.
     Builder& forward(std::string spec);
     Builder& forward(const ForwardSpec& spec);
+    /// `-R` text, e.g. "8080:3000" or "8443:localhost:443,proxy_protocol=v2": the server
+    /// listens on PUBLIC_PORT and carries each visitor to the local service. Repeatable; a
+    /// client may expose without forwarding anything.
+    Builder& expose(std::string spec);
+    Builder& expose(const ExposeSpec& spec);
     Builder& bind(std::string default_bind);  ///< BIND for forwards naming none; "localhost"
     Builder& token(std::string token);        ///< the enrolment token, needed once
     Builder& token_file(std::string path);    ///< its first line is the token

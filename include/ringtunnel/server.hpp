@@ -37,6 +37,8 @@ class Server {
     Builder& operator=(Builder&&) noexcept;
 
     Builder& bind(std::string address);  ///< default "0.0.0.0"; "::", "127.0.0.1", "localhost"
+    /// Where clients' exposed ports (-R) listen; default "0.0.0.0" (forms as bind()).
+    Builder& expose_bind(std::string address);
     Builder& port(std::uint16_t port);   ///< default 9000; 0 = any free port (see port())
     /// Identity key, authorized_keys and the token file live here (created 0700); default
     /// $RINGTUNNEL_DATA_DIR, else ~/.ringtunnel.

@@ -47,6 +47,13 @@ Client::Builder& Client::Builder::forward(std::string spec) {
 Client::Builder& Client::Builder::forward(const ForwardSpec& spec) {
   return forward(spec.name());
 }
+Client::Builder& Client::Builder::expose(std::string spec) {
+  config_->setup.exposes.push_back(std::move(spec));
+  return *this;
+}
+Client::Builder& Client::Builder::expose(const ExposeSpec& spec) {
+  return expose(spec.name());
+}
 Client::Builder& Client::Builder::bind(std::string default_bind) {
   config_->setup.bind = std::move(default_bind);
   return *this;

@@ -32,6 +32,10 @@ Server::Builder& Server::Builder::bind(std::string address) {
   config_->setup.bind = std::move(address);
   return *this;
 }
+Server::Builder& Server::Builder::expose_bind(std::string address) {
+  config_->setup.expose_bind = std::move(address);
+  return *this;
+}
 Server::Builder& Server::Builder::port(std::uint16_t port) {
   config_->setup.port = port;
   return *this;

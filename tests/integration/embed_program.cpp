@@ -115,17 +115,33 @@ std::vector<unsigned char> round_trip(std::uint16_t port,
   return back;
 }
 
+// A port nothing listens on right now (bound to 0, read back, closed): for the exposed port.
+std::uint16_t free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
 }  // namespace
 
 int main() {
   Echo echo;
   const std::string server_dir = temp_dir("server");
   const std::string client_dir = temp_dir("client");
+  const std::uint16_t exposed = free_port();
   ringtunnel::Server server = ringtunnel::Server::builder()
                                   .bind("127.0.0.1")
+                                  .expose_bind("127.0.0.1")
                                   .port(0)
                                   .data_dir(server_dir)
-                                  .allowed_ports(std::to_string(echo.port))
+                                  .allowed_ports(std::to_string(echo.port) + "," +
+                                                 std::to_string(exposed))
                                   .threads(2)
                                   .log_to_stderr()  // the test's log, if it fails
                                   .build();
@@ -144,6 +160,7 @@ int main() {
   ringtunnel::Client client = ringtunnel::Client::builder()
                                   .server("127.0.0.1", server.port())
                                   .forward(forward)
+                                  .expose(std::to_string(exposed) + ":" + std::to_string(echo.port))
                                   .data_dir(client_dir)
                                   .server_fingerprint(server.fingerprint())
                                   .token(server.token().value_or(""))
@@ -167,6 +184,10 @@ int main() {
   const auto back = round_trip(forwards.empty() ? 0 : forwards[0].local_port, payload);
   check(back == payload, "1 MiB came back through the tunnel unchanged (got " +
                              std::to_string(back.size()) + " bytes)");
+  // The other direction: a visitor on the server's exposed port reaches the client's echo.
+  const auto visited = round_trip(exposed, payload);
+  check(visited == payload, "1 MiB came back through the exposed port unchanged (got " +
+                                std::to_string(visited.size()) + " bytes)");
   const ringtunnel::Status client_status = client.status();
   check(client_status.state == "running", "the client is running: " + client_status.state);
   check(client_status.sessions.size() == 1, "the client has its one session");
