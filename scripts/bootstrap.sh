@@ -10,6 +10,9 @@ packages=(
   # libraries (all found by meson's dependency())
   liburing-dev libssl-dev libwolfssl-dev libyaml-cpp-dev libspdlog-dev libfmt-dev
   nlohmann-json3-dev libcli11-dev catch2 libbenchmark-dev
+  # the HTTP ingress's request parser (nodejs/http-parser 2.9; no .pc file: meson falls back to
+  # find_library)
+  libhttp-parser-dev
   # sanitizer and fuzzing toolchain
   clang-14 libclang-rt-14-dev
   # tests and benchmarks: baselines and helpers (stunnel4: the TLS 1.3 baseline of tunnel.py)
