@@ -12,6 +12,8 @@
 #include <cstring>
 #include <utility>
 
+#include "observe/quote_untrusted.hpp"
+
 namespace ringtunnel {
 namespace {
 
@@ -56,23 +58,7 @@ std::string lowercase(std::string_view text) {
 // printable ASCII (and the backslash) written as \xNN: a message never carries a NUL, a
 // terminal escape or invalid UTF-8, whatever was typed.
 std::string quote(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  std::size_t used = 0;
-  for (; used < text.size() && out.size() < kMaxQuoted; ++used) {
-    const auto byte = static_cast<unsigned char>(text[used]);
-    if (byte >= 0x20 && byte < 0x7f && byte != '\\') {
-      out += static_cast<char>(byte);
-    } else {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    }
-  }
-  if (used < text.size()) out += "...";
-  out += '\'';
-  if (used < text.size()) out += " (" + std::to_string(text.size()) + " bytes)";
-  return out;
+  return observe::quote_untrusted(text, kMaxQuoted);
 }
 
 // Copies checked text into a C string for inet_pton, which would otherwise stop at a NUL the

@@ -9,6 +9,8 @@
 #include <cstdint>
 #include <vector>
 
+#include "observe/quote_untrusted.hpp"
+
 namespace ringtunnel::http {
 namespace {
 
@@ -170,23 +172,7 @@ void apply_connection_options(RequestHead& head) {
 }  // namespace
 
 std::string quote(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  std::size_t used = 0;
-  for (; used < text.size() && out.size() < kMaxQuoted; ++used) {
-    const auto byte = static_cast<unsigned char>(text[used]);
-    if (byte >= 0x20 && byte < 0x7f && byte != '\\') {
-      out += static_cast<char>(byte);
-    } else {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    }
-  }
-  if (used < text.size()) out += "...";
-  out += '\'';
-  if (used < text.size()) out += " (" + std::to_string(text.size()) + " bytes)";
-  return out;
+  return observe::quote_untrusted(text, kMaxQuoted);
 }
 
 bool equals_ignoring_case(std::string_view a, std::string_view b) noexcept {

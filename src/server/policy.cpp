@@ -8,6 +8,7 @@
 #include <cstring>
 #include <iterator>
 
+#include "observe/quote_untrusted.hpp"
 #include "protocol/limits.hpp"
 #include "ringtunnel/tunnel_spec.hpp"
 
@@ -40,23 +41,7 @@ std::string_view trim(std::string_view text) {
 // Quoted, cut to kMaxQuoted bytes of output, non-printable bytes (and '\') as \xNN: what a
 // client sends must not put NULs, terminal escapes or invalid UTF-8 into a str8 or a log.
 std::string quote(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string out = "'";
-  std::size_t used = 0;
-  for (; used < text.size() && out.size() < kMaxQuoted; ++used) {
-    const auto byte = static_cast<unsigned char>(text[used]);
-    if (byte >= 0x20 && byte < 0x7f && byte != '\\') {
-      out += static_cast<char>(byte);
-    } else {
-      out += "\\x";
-      out += kHex[byte >> 4];
-      out += kHex[byte & 0xf];
-    }
-  }
-  if (used < text.size()) out += "...";
-  out += '\'';
-  if (used < text.size()) out += " (" + std::to_string(text.size()) + " bytes)";
-  return out;
+  return observe::quote_untrusted(text, kMaxQuoted);
 }
 
 // "intro" + list + ")" in at most kMaxReason bytes, cutting the list after a whole entry.
