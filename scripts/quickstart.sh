@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # quickstart.sh: installs dependencies, makes a release build, and runs the main job: a local
-# service (a TCP and a UDP echo server), `ringtunnel server` and `ringtunnel client -L` on
+# service (a TCP and a UDP echo server), `ringtunnel server` and `ringtunnel client -L` and `-R` on
 # loopback carrying connections and datagrams to it through an encrypted session, real bytes
 # through the tunnel (every byte checked), and what flowed printed at the end.
 set -euo pipefail
@@ -58,26 +58,27 @@ echo "   echo on 127.0.0.1:$echo_port, sink on 127.0.0.1:$sink_port, UDP echo on
 echo "== 2. ringtunnel server (zero config: it makes its key and an enrolment token)"
 server_port=$(free_port)
 "$ringtunnel" server --bind 127.0.0.1 --port "$server_port" --data-dir "$workdir/server" \
-  >"$workdir/server.log" 2>&1 &
+  --expose-bind 127.0.0.1 >"$workdir/server.log" 2>&1 &
 server_pid=$!
 pids+=($server_pid)
 wait_for_line "$workdir/server.log" "server ready" >/dev/null
 grep -E "server identity|server ready|ringtunnel client --ip" "$workdir/server.log" | show
 token=$(cat "$workdir/server/server_token")
 
-echo "== 3. ringtunnel client -L (enrols with the token, pins the server's identity)"
+echo "== 3. ringtunnel client -L and -R (enrols with the token, pins the server's identity)"
 echo_local=$(free_port)
+echo_public=$(free_port)
 sink_local=$(free_port)
 udp_local=$(free_port)
 RINGTUNNEL_TOKEN=$token "$ringtunnel" client --ip 127.0.0.1 --port "$server_port" \
   --data-dir "$workdir/client" --accept-new-host \
   -L "127.0.0.1:$echo_local:localhost:$echo_port" -L "127.0.0.1:$sink_local:localhost:$sink_port" \
-  -L "127.0.0.1:$udp_local:localhost:$udp_port:udp" \
+  -L "127.0.0.1:$udp_local:localhost:$udp_port:udp" -R "$echo_public:localhost:$echo_port" \
   >"$workdir/client.log" 2>&1 &
 client_pid=$!
 pids+=($client_pid)
 wait_for_line "$workdir/client.log" "client ready" >/dev/null
-grep -E "pinned|tunnel .*listening|client ready" "$workdir/client.log" | show
+grep -E "pinned|tunnel .*listening|expose .*listens|client ready" "$workdir/client.log" | show
 
 echo "== 4. 200 concurrent connections through the tunnel, random payloads, every byte checked"
 "$loadgen" verify --connect "127.0.0.1:$echo_local" --connections 200 --max-bytes 1048576 --timeout 60
@@ -91,7 +92,11 @@ echo "== 6. bulk throughput through the tunnel for 3 seconds"
 echo "== 7. UDP through the tunnel: 5,000 datagram round trips of 512 bytes (boundaries kept)"
 "$loadgen" udp-pingpong --connect "127.0.0.1:$udp_local" --count 5000 --size 512
 
-echo "== 8. what flowed (client stopped, then server, both with SIGTERM)"
+echo "== 8. the other direction (-R): 50 visitors on the server's port $echo_public reach the"
+echo "   client's echo service, as a service behind NAT would be reached"
+"$loadgen" verify --connect "127.0.0.1:$echo_public" --connections 50 --max-bytes 262144 --timeout 60
+
+echo "== 9. what flowed (client stopped, then server, both with SIGTERM)"
 kill -TERM "$client_pid"
 wait "$client_pid" || true
 kill -TERM "$server_pid"
