@@ -141,12 +141,14 @@ int run_client(const ClientFlags& flags, const std::vector<std::string>& config_
                       totals.udp_flows, totals.udp_flows_expired, totals.datagrams_out,
                       totals.datagrams_in, totals.datagrams_dropped);
   }
+  const std::string visitors =
+      totals.visitors > 0 ? fmt::format("; {} visitor(s) through -R", totals.visitors) : "";
   observe::log_info("client stopped after {} s: {} streams ({} refused), {} bytes sent, {} bytes "
-                    "received, {} reconnect(s){}",
+                    "received, {} reconnect(s){}{}",
                     std::chrono::duration_cast<std::chrono::seconds>(
                         std::chrono::steady_clock::now() - started).count(),
                     totals.streams, totals.streams_refused, totals.bytes_out, totals.bytes_in,
-                    totals.reconnects, udp);
+                    totals.reconnects, udp, visitors);
   return client.exit_code();
 }
 

@@ -292,6 +292,7 @@ ClientTotals Client::totals() const {
     sum.sessions += core->totals.sessions;
     sum.reconnects += core->totals.reconnects;
     sum.streams += core->totals.streams;
+    sum.visitors += core->totals.visitors;
     sum.streams_refused += core->totals.streams_refused;
     sum.bytes_out += core->totals.bytes_out;
     sum.bytes_in += core->totals.bytes_in;

@@ -108,6 +108,7 @@ struct ClientTotals {
   std::uint64_t reconnects = 0;  ///< sessions set up again after one was lost (up again)
   std::uint64_t streams = 0;     ///< accepted by the server
   std::uint64_t streams_refused = 0;
+  std::uint64_t visitors = 0;   ///< streams and UDP flows the server opened for -R ports
   std::uint64_t bytes_out = 0;  ///< from local applications to the server
   std::uint64_t bytes_in = 0;   ///< back to them
   std::uint64_t udp_flows = 0;

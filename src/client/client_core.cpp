@@ -276,6 +276,7 @@ void ClientCore::on_session_end(tunnel::Session& session, std::error_code reason
   const auto& stats = session.stats();
   ++totals.sessions;
   totals.streams += stats.streams_opened;
+  totals.visitors += stats.streams_accepted + stats.flows_accepted;
   totals.streams_refused += stats.streams_refused;
   totals.bytes_out += stats.bytes_out;
   totals.bytes_in += stats.bytes_in;

@@ -156,8 +156,8 @@ def case_reclaim(t):
 
 
 def case_port_closes(t):
-    """The public port closes when the client's session ends (a clean stop), and the server
-    counts its visitors."""
+    """The public port closes when the client's session ends (a clean stop), and both ends
+    count its visitors."""
     server = t.server("server", t.path("server"), args=["--expose-bind", "127.0.0.1"])
     echo = t.echo()
     public = free_port()
@@ -165,6 +165,8 @@ def case_port_closes(t):
     wait_exposed(client, public)
     t.verify("verify", public, 3)
     client.stop_ok()
+    check(re.search(r"client stopped after .*; 3 visitor\(s\) through -R", client.text()),
+          "the client's stop line does not count the 3 visitors")
     server.wait_for(rf"exposure '\S+' on 127\.0\.0\.1:{public} closed: its session ended "
                     r"\(3 visitor\(s\)\)", "the exposure closing with its session")
     check(connect_refused(public), f"port {public} still accepts after the client left")
