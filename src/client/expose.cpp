@@ -10,25 +10,13 @@
 #include "net/socket.hpp"
 #include "observe/log.hpp"
 #include "protocol/payload.hpp"
+#include "tunnel/visitor_address.hpp"
 
 namespace ringtunnel::client {
 namespace {
 
 using protocol::Reason;
 using runtime::Task;
-
-// The server names a visitor's stream "VISITOR PUBLIC_ADDRESS" (docs/protocol.md §3).
-bool split_visitor(std::string_view text, net::SocketAddress& visitor,
-                   net::SocketAddress& public_address) {
-  const auto space = text.find(' ');
-  if (space == std::string_view::npos) return false;
-  auto from = net::SocketAddress::parse(text.substr(0, space));
-  auto to = net::SocketAddress::parse(text.substr(space + 1));
-  if (!from || !to) return false;
-  visitor = *from;
-  public_address = *to;
-  return true;
-}
 
 // Writes the PROXY v2 header to a socket that has just connected: 52 bytes at most always
 // fit its empty send buffer, so a short write means the connection is already gone.
@@ -101,7 +89,7 @@ Task<void> ClientCore::connect_local(tunnel::Session& session, tunnel::Stream& s
   // Both stay valid until answered: a stream waiting for its answer holds its session open.
   net::SocketAddress visitor;
   net::SocketAddress public_address;
-  const bool named = split_visitor(stream.target().host, visitor, public_address);
+  const bool named = tunnel::parse_visitor_host(stream.target().host, visitor, public_address);
   const bool udp = spec.protocol == TransportProtocol::udp;
   runtime::OpOptions options{.timeout = client.options().connect_timeout,
                              .cancellation = &stream.connect_cancellation()};

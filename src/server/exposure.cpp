@@ -11,6 +11,7 @@
 #include "runtime/cross_core.hpp"
 #include "runtime/io.hpp"
 #include "server/server_core.hpp"
+#include "tunnel/visitor_address.hpp"
 
 namespace ringtunnel::server {
 namespace {
@@ -27,10 +28,6 @@ constexpr auto kVisitorFlowIdle = 60s;
 constexpr std::uint32_t kVisitorFlowsPerExposure = 1024;
 // Ports one session may hold exposed at once (each is a socket and a claim on core 0).
 constexpr std::size_t kMaxExposuresPerSession = 64;
-
-const char* protocol_name(TransportProtocol protocol) noexcept {
-  return protocol == TransportProtocol::udp ? "udp" : "tcp";
-}
 
 bool is_any_address(const net::SocketAddress& address) {
   net::SocketAddress any4 = net::SocketAddress::ipv4(0, address.port());
@@ -68,7 +65,7 @@ Result<net::SocketAddress> exposure_address(const net::SocketAddress& expose_bin
 // A bind failure as the client should read it.
 Reason bind_refusal(std::error_code error, const net::SocketAddress& address,
                     TransportProtocol protocol, std::string* message) {
-  const std::string where = address.to_string() + "/" + protocol_name(protocol);
+  const std::string where = address.to_string() + "/" + to_string(protocol);
   if (error == std::errc::address_in_use) {
     *message = where + " is in use on the server";
     return Reason::port_in_use;
@@ -103,7 +100,7 @@ Task<void> ServerCore::expose(tunnel::Session& session, tunnel::Stream& stream, 
   const TransportProtocol protocol =
       kind == protocol::kOpenKindUdpExpose ? TransportProtocol::udp : TransportProtocol::tcp;
   const std::string what = "exposure '" + request.tunnel + "' (" + std::to_string(request.port) +
-                           "/" + protocol_name(protocol) + ")";
+                           "/" + to_string(protocol) + ")";
   Reason reason = Reason::ok;
   std::string message;
   std::uint64_t claimed_id = 0;  // set once core 0 has given us the port
@@ -134,7 +131,7 @@ Task<void> ServerCore::expose(tunnel::Session& session, tunnel::Stream& stream, 
     });
     if (claim.outcome == ExposureRegistry::Outcome::claimed) {
       reason = Reason::port_claimed;
-      message = "port " + std::to_string(request.port) + "/" + protocol_name(protocol) +
+      message = "port " + std::to_string(request.port) + "/" + to_string(protocol) +
                 " is exposed by another client";
     } else {
       claimed_id = me.exposure;
@@ -251,7 +248,7 @@ void ServerCore::carry_visitor(Exposure& exposure, net::UniqueFd visitor) {
   auto from = net::peer_address(visitor.get());
   auto to = net::local_address(visitor.get());
   if (!from || !to) return;  // gone already (reset before we looked): nothing to carry
-  const tunnel::OpenTarget target{from->to_string() + " " + to->to_string(), exposure.port,
+  const tunnel::OpenTarget target{tunnel::visitor_host(*from, *to), exposure.port,
                                   exposure.tunnel};
   if (exposure.session->open_stream(visitor, target)) return;
   const auto now = std::chrono::steady_clock::now();

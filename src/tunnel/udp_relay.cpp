@@ -15,6 +15,7 @@
 #include "observe/log.hpp"
 #include "runtime/io.hpp"
 #include "tunnel/session.hpp"
+#include "tunnel/visitor_address.hpp"
 
 namespace ringtunnel::tunnel {
 namespace {
@@ -94,7 +95,7 @@ OpenTarget UdpRelay::target_of(const DatagramPath& reply) const {
   }
   auto reached = net::SocketAddress::from_sockaddr(
       reinterpret_cast<const ::sockaddr*>(&public_storage), public_length);
-  if (visitor && reached) target.host = visitor->to_string() + " " + reached->to_string();
+  if (visitor && reached) target.host = visitor_host(*visitor, *reached);
   return target;
 }
 
