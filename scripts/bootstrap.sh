@@ -17,6 +17,9 @@ packages=(
   clang-14 libclang-rt-14-dev
   # tests and benchmarks: baselines and helpers (stunnel4: the TLS 1.3 baseline of tunnel.py)
   socat stunnel4 procps iproute2 python3
+  # the HTTP ingress's tests and benchmark: curl and a WebSocket client/server library in front
+  # of and behind the tunnel, wrk for requests/s, nginx as the service behind the client
+  curl python3-websockets wrk nginx-light
   # the ssh -L baseline of the tunnel benchmarks (a private sshd on 127.0.0.1, never the system one)
   openssh-client openssh-server
 )
@@ -47,5 +50,17 @@ fi
 echo "bootstrap.sh: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
-"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# Debian starts a package's daemon on install (sshd on :22, nginx on :80). We only need their
+# binaries: a policy-rc.d that refuses every start keeps the machine as it was.
+policy=/usr/sbin/policy-rc.d
+own_policy=0
+if [[ ! -e $policy ]]; then
+  printf '#!/bin/sh\nexit 101\n' | "${sudo[@]}" tee "$policy" >/dev/null
+  "${sudo[@]}" chmod 755 "$policy"
+  own_policy=1
+fi
+status=0
+"${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" || status=$?
+((own_policy)) && "${sudo[@]}" rm -f "$policy"
+((status == 0)) || exit "$status"
 echo "bootstrap.sh: done."

@@ -35,17 +35,29 @@ inline constexpr uint8_t kOpenKindTcpExpose = 5;
 /// OPEN.kind for a UDP exposure: each visitor source address becomes a UDP flow to the client.
 inline constexpr uint8_t kOpenKindUdpExpose = 6;
 
-/// True for the kinds version 1 defines (TCP, TCP check, UDP, UDP check, the two exposures).
+/// OPEN.kind for an HTTP ingress name (client to server only): "route requests whose Host is
+/// `tunnel` (NAME, or NAME.<the server's domain>) to me". `host` is empty and `port` 0. Each
+/// visitor connection then comes as a TCP stream (kind 1) whose tunnel is "http:NAME".
+inline constexpr uint8_t kOpenKindHttpExpose = 7;
+/// OPEN.kind for a TLS ingress name: "route TLS connections whose SNI is `tunnel` to me";
+/// each comes as a TCP stream whose tunnel is "tls:NAME", its bytes passed through untouched.
+inline constexpr uint8_t kOpenKindTlsExpose = 8;
+
+/// True for the kinds version 1 defines (TCP, TCP check, UDP, UDP check, the four exposures).
 constexpr bool is_known_open_kind(uint8_t kind) noexcept {
-  return kind >= kOpenKindTcp && kind <= kOpenKindUdpExpose;
+  return kind >= kOpenKindTcp && kind <= kOpenKindTlsExpose;
 }
 /// True for the two check kinds, which open nothing.
 constexpr bool is_check_kind(uint8_t kind) noexcept {
   return kind == kOpenKindTcpCheck || kind == kOpenKindUdpCheck;
 }
-/// True for the two exposure kinds.
+/// True for the exposure kinds (ports and ingress names).
 constexpr bool is_expose_kind(uint8_t kind) noexcept {
-  return kind == kOpenKindTcpExpose || kind == kOpenKindUdpExpose;
+  return kind >= kOpenKindTcpExpose && kind <= kOpenKindTlsExpose;
+}
+/// True for the two ingress name kinds.
+constexpr bool is_ingress_kind(uint8_t kind) noexcept {
+  return kind == kOpenKindHttpExpose || kind == kOpenKindTlsExpose;
 }
 /// True for the kinds answered with OPEN_OK or OPEN_REFUSED alone (checks, exposures): no
 /// DATA, no FIN, and they do not count against max_streams.

@@ -64,7 +64,8 @@ constexpr FieldInfo kFields[] = {
     {Field::auth_result_heartbeat_ms, "AuthResult", "heartbeat_ms", "at least 1"},
     {Field::open, "OPEN", nullptr, nullptr},
     {Field::open_kind, "OPEN", "kind",
-     "1 (TCP), 2 (TCP check), 3 (UDP), 4 (UDP check), 5 (TCP expose) or 6 (UDP expose)"},
+     "1 (TCP), 2 (TCP check), 3 (UDP), 4 (UDP check), 5 (TCP expose), 6 (UDP expose), "
+     "7 (HTTP name) or 8 (TLS name)"},
     {Field::open_window, "OPEN", "window", nullptr},
     {Field::open_port, "OPEN", "port", nullptr},
     {Field::open_host, "OPEN", "host", "255"},

@@ -80,6 +80,12 @@ const char* to_string(Reason reason) noexcept {
       return "port_in_use";
     case Reason::port_claimed:
       return "port_claimed";
+    case Reason::name_claimed:
+      return "name_claimed";
+    case Reason::name_reserved:
+      return "name_reserved";
+    case Reason::no_ingress:
+      return "no_ingress";
   }
   return "unknown";
 }

@@ -44,6 +44,9 @@ enum class Reason : uint16_t {
   tls_failed = 30,            ///< TLS transport: the TLS handshake or a record failed
   port_in_use = 31,           ///< an exposure: something else on the server holds the port
   port_claimed = 32,          ///< an exposure: another client's key holds the port
+  name_claimed = 33,          ///< an ingress name: another client's key holds it
+  name_reserved = 34,         ///< an ingress name: the server reserves it for another key
+  no_ingress = 35,            ///< an ingress name: the server runs no such ingress
 };
 
 }  // namespace ringtunnel::protocol

@@ -162,24 +162,29 @@ TEST_CASE("OPEN and OPEN_OK windows are at most 2^31-1", "[protocol][payload]") 
         "OPEN_OK window exceeds 2147483647, the largest window (flow_control)");
 }
 
-TEST_CASE("OPEN kind must be 1 (TCP), 2 (TCP check), 3 (UDP), 4 (UDP check) or 5/6 (expose)",
+TEST_CASE("OPEN kind must be 1 (TCP), 2 (TCP check), 3 (UDP), 4 (UDP check) or 5-8 (expose)",
           "[protocol][payload]") {
-  CHECK(decode_error<Open>(hex("07 00000001 0050 00 00")) ==
-        "OPEN kind is 7; it must be 1 (TCP), 2 (TCP check), 3 (UDP), 4 (UDP check), "
-        "5 (TCP expose) or 6 (UDP expose) (protocol_error)");
+  CHECK(decode_error<Open>(hex("09 00000001 0050 00 00")) ==
+        "OPEN kind is 9; it must be 1 (TCP), 2 (TCP check), 3 (UDP), 4 (UDP check), "
+        "5 (TCP expose), 6 (UDP expose), 7 (HTTP name) or 8 (TLS name) (protocol_error)");
   CHECK(decode_error<Open>(hex("00 00000001 0050 00 00")).starts_with("OPEN kind is 0;"));
   CHECK(decode_payload<Open>(hex("02 00000001 0050 00 00"))->kind == kOpenKindTcpCheck);
   CHECK(decode_payload<Open>(hex("03 00000001 0035 00 00"))->kind == kOpenKindUdp);
   CHECK(decode_payload<Open>(hex("04 00000001 0035 00 00"))->kind == kOpenKindUdpCheck);
   CHECK(decode_payload<Open>(hex("05 00000000 1f90 00 00"))->kind == kOpenKindTcpExpose);
   CHECK(decode_payload<Open>(hex("06 00000000 1f90 00 00"))->kind == kOpenKindUdpExpose);
+  CHECK(decode_payload<Open>(hex("07 00000000 0000 00 03 617070"))->kind == kOpenKindHttpExpose);
+  CHECK(decode_payload<Open>(hex("08 00000000 0000 00 03 617070"))->kind == kOpenKindTlsExpose);
+  CHECK(is_request_kind(kOpenKindHttpExpose));
+  CHECK(is_ingress_kind(kOpenKindTlsExpose));
+  CHECK_FALSE(is_ingress_kind(kOpenKindTcpExpose));
   CHECK(is_request_kind(kOpenKindTcpExpose));
   CHECK(is_request_kind(kOpenKindUdpCheck));
   CHECK_FALSE(is_request_kind(kOpenKindUdp));
   Bytes out;
   ByteWriter w(out);
   CHECK(append_frame(w, 1, Open{0, 1, 1, "h", ""}).error() == Reason::protocol_error);
-  CHECK(append_frame(w, 1, Open{7, 1, 1, "h", ""}).error() == Reason::protocol_error);
+  CHECK(append_frame(w, 1, Open{9, 1, 1, "h", ""}).error() == Reason::protocol_error);
   CHECK(append_frame(w, 1, Open{kOpenKindUdp, 1, 53, "h", ""}).ok());
   CHECK(append_frame(w, 1, Open{kOpenKindTcpCheck, 0, 5432, "localhost", "db"}).ok());
 }
