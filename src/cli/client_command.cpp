@@ -55,6 +55,15 @@ bool build_setup(const ClientFlags& flags, client::ClientSetup& setup) {
   }
   setup.forwards = flags.forwards;
   setup.exposes = flags.exposes;
+  setup.http = flags.http;
+  setup.https = flags.https;
+  if (!flags.local_addr.empty()) setup.local_addr = flags.local_addr;
+  if (!flags.tunnel_id.empty()) setup.tunnel_id = flags.tunnel_id;
+  if (!flags.tunnel_id.empty() && flags.local_addr.empty()) {
+    observe::log_error("--tunnel-id names the tunnel of --local-addr: give --local-addr "
+                       "[HOST:]PORT too (or use --http NAME=[HOST:]PORT)");
+    return false;
+  }
   setup.bind = flags.bind;
   std::vector<std::string> token_warnings;
   std::string token_error;
@@ -174,6 +183,21 @@ void add_client_flags(CLI::App& command, ClientFlags& flags) {
                   "carries each visitor to LOCAL_HOST:LOCAL_PORT here (LOCAL_HOST defaults to "
                   "localhost). ,proxy_protocol=v2 sends the visitor's address first in a PROXY "
                   "v2 header. Repeat for more ports. With connect, replaces the profile's.");
+  cmd->add_option("--http", flags.http,
+                  "NAME=[HOST:]PORT: the server's HTTP ingress (--http-bind) routes requests for "
+                  "Host NAME.<its --domain> (or NAME) to HOST:PORT here, HTTP/1.1 with "
+                  "X-Forwarded-For/-Proto/-Host added; WebSocket upgrades pass through. NAME is a "
+                  "DNS label, held by this client's key. Repeatable.");
+  cmd->add_option("--https", flags.https,
+                  "NAME=[HOST:]PORT: the server's TLS ingress (--https-bind) passes TLS "
+                  "connections whose SNI is NAME.<its --domain> to HOST:PORT here untouched: the "
+                  "TLS (HTTPS, HTTP/2, gRPC) ends at your service, with your certificate. "
+                  "Repeatable.");
+  cmd->add_option("--local-addr", flags.local_addr,
+                  "[HOST:]PORT: short for --http NAME=[HOST:]PORT, NAME from --tunnel-id");
+  cmd->add_option("--tunnel-id", flags.tunnel_id,
+                  "NAME for --local-addr (default: derived from this client's key, the same on "
+                  "every run)");
   cmd->add_option("--bind", flags.bind,
                   "Default BIND for -L: localhost, or 0.0.0.0 to accept from other machines "
                   "")
@@ -230,9 +254,10 @@ void add_client_command(CLI::App& app, int& exit_code) {
       "defaults: in config.yaml apply beneath the flags.");
   add_client_flags(*cmd, *flags);
   cmd->callback([cmd, flags, &exit_code] {
-    if (flags->forwards.empty() && flags->exposes.empty()) {
+    if (!flags->has_tunnels()) {
       observe::log_error("nothing to do: give at least one -L LOCAL_PORT:REMOTE_PORT (forward a "
-                         "local port) or -R PUBLIC_PORT:LOCAL_PORT (expose a local service)");
+                         "local port), -R PUBLIC_PORT:LOCAL_PORT (expose a local service) or "
+                         "--http NAME=LOCAL_PORT (publish it on the server's HTTP ingress)");
       exit_code = kExitUsage;
       return;
     }

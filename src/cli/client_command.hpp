@@ -21,6 +21,15 @@ struct ClientFlags {
   std::uint16_t port = 9000;
   std::vector<std::string> forwards;
   std::vector<std::string> exposes;  ///< -R texts
+  std::vector<std::string> http;     ///< --http NAME=[HOST:]PORT
+  std::vector<std::string> https;    ///< --https NAME=[HOST:]PORT
+  std::string local_addr;            ///< --local-addr [HOST:]PORT (empty: none)
+  std::string tunnel_id;             ///< --tunnel-id NAME for --local-addr
+  /// True when any tunnel of any kind is given (-L, -R, --http, --https, --local-addr).
+  bool has_tunnels() const noexcept {
+    return !forwards.empty() || !exposes.empty() || !http.empty() || !https.empty() ||
+           !local_addr.empty();
+  }
   std::string bind = "localhost";
   std::optional<std::string> token;
   std::optional<std::string> token_file;

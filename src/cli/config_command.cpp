@@ -172,7 +172,7 @@ bool print_effective(CLI::App& command, config::Section section, const config::C
       if (!fallback.empty()) values.push_back(fallback);
     }
     if (spec.key == "token" && !values.empty()) values = {"<redacted>"};
-    if (spec.shape == config::Shape::tunnels) {
+    if (spec.shape == config::Shape::tunnels || spec.shape == config::Shape::named) {
       print_line(indent, std::string(spec.key), values.empty() ? "[]" : "", source);
       for (const std::string& value : values)
         std::printf("%s  - %s\n", indent.c_str(), yaml_scalar(value).c_str());
@@ -259,12 +259,14 @@ int run_show(const ShowFlags& flags) {
                    " for all of it");
     for (const config::Setting& setting : profile.settings) {
       std::string value;
-      if (setting.spec->shape != config::Shape::tunnels) {
+      if (setting.spec->shape != config::Shape::tunnels &&
+          setting.spec->shape != config::Shape::named) {
         value =
             setting.spec->key == "token" ? "<redacted>" : yaml_scalar(setting.values.front().text);
       }
       print_line("    ", std::string(setting.spec->key), value, file_source(*file, setting.line));
-      if (setting.spec->shape == config::Shape::tunnels) {
+      if (setting.spec->shape == config::Shape::tunnels ||
+          setting.spec->shape == config::Shape::named) {
         for (const config::LineValue& tunnel : setting.values)
           std::printf("      - %s\n", yaml_scalar(tunnel.text).c_str());
       }

@@ -104,7 +104,7 @@ void add_connect_command(CLI::App& app, int& exit_code) {
       exit_code = kExitUsage;
       return;
     }
-    if (flags->forwards.empty() && flags->exposes.empty()) {
+    if (!flags->has_tunnels()) {
       const config::Profile* profile = file->find_profile(*name);
       observe::log_error(
           "{}:{}: profiles.{} has no tunnels: add tunnels: [\"15432:5432\"] (or expose: "

@@ -25,6 +25,11 @@ namespace {
 bool server_setup(const ServerFlags& flags, server::ServerSetup& setup) {
   setup.bind = flags.bind;
   setup.expose_bind = flags.expose_bind;
+  setup.http_bind = flags.http_bind;
+  setup.https_bind = flags.https_bind;
+  setup.domain = flags.domain;
+  setup.http_timeout = std::chrono::milliseconds(static_cast<long>(flags.http_timeout_s * 1000));
+  setup.reserved_names = flags.reserved_names;
   setup.port = flags.port;
   setup.data_dir = flags.common.data_dir;
   if (flags.token || flags.token_file) {
@@ -99,6 +104,17 @@ int run_server(const ServerFlags& flags, const config::ConfigFile& file) {
     observe::log_info("server ready: listening on {} with {} reactor(s); backend: {}",
                       prepared.options.listen.to_string(), engine.size(),
                       engine.backend_reason());
+    const std::string& domain = prepared.options.domain;
+    const std::string names = domain.empty() ? "Host NAME" : "Host NAME." + domain + " or NAME";
+    if (const auto& bind = prepared.options.http_bind) {
+      observe::log_info("http ingress: listening on {}: {} goes to the client holding NAME",
+                        bind->to_string(), names);
+    }
+    if (const auto& bind = prepared.options.https_bind) {
+      observe::log_info("tls ingress: listening on {}: SNI {} goes to the client holding NAME, "
+                        "passed through", bind->to_string(),
+                        domain.empty() ? "NAME" : "NAME." + domain);
+    }
   }
   LiveReport report("server", prepared.options.listen.to_string(), engine,
                     [&server](runtime::Reactor& reactor) { return server.snapshot_core(reactor); });
@@ -136,6 +152,30 @@ void add_server_flags(CLI::App& command, ServerFlags& flags) {
                   "0.0.0.0, any address under ::)")
       ->envname("RINGTUNNEL_EXPOSE_BIND")
       ->capture_default_str();
+  cmd->add_option("--http-bind", flags.http_bind,
+                  "ADDR:PORT for the HTTP ingress (e.g. 0.0.0.0:80): each request goes to the "
+                  "client holding the name its Host names (NAME.<--domain>, or NAME); every core "
+                  "listens. Off unless given")
+      ->envname("RINGTUNNEL_HTTP_BIND");
+  cmd->add_option("--https-bind", flags.https_bind,
+                  "ADDR:PORT for the TLS ingress (e.g. 0.0.0.0:443): each TLS connection goes to "
+                  "the client holding the name in its SNI, bytes untouched (this server holds no "
+                  "certificate for it). Off unless given")
+      ->envname("RINGTUNNEL_HTTPS_BIND");
+  cmd->add_option("--domain", flags.domain,
+                  "The domain ingress names live under: Host app.example.com is the name app "
+                  "(a Host that is just a name works too)")
+      ->envname("RINGTUNNEL_DOMAIN");
+  cmd->add_option("--http-timeout", flags.http_timeout_s,
+                  "Seconds a client's service has to start its response (then 504), and the "
+                  "longest an ingress connection may sit idle")
+      ->envname("RINGTUNNEL_HTTP_TIMEOUT")
+      ->check(CLI::Range(0.1, 86400.0))
+      ->capture_default_str();
+  cmd->add_option("--reserve-name", flags.reserved_names,
+                  "NAME=SHA256:...: only the client key with this fingerprint may claim the "
+                  "ingress name NAME (others: first claim while free). Repeatable")
+      ->envname("RINGTUNNEL_RESERVE_NAME");
   cmd->add_option("--max-clients", flags.max_clients,
                   "Distinct client keys connected at once; default server.max_clients in "
                   "config.yaml, else 10")

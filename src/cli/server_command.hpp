@@ -16,6 +16,11 @@ struct ServerFlags {
   std::uint16_t port = 9000;
   std::string bind = "0.0.0.0";
   std::string expose_bind = "0.0.0.0";
+  std::string http_bind;   // ADDR:PORT, empty: no HTTP ingress
+  std::string https_bind;  // ADDR:PORT, empty: no TLS ingress
+  std::string domain;
+  double http_timeout_s = 60;
+  std::vector<std::string> reserved_names;  // NAME=SHA256:...
   std::optional<unsigned> max_clients;       // absent: config.yaml's, else 10
   std::optional<std::string> allowed_ports;  // absent: config.yaml's, else every port
   std::optional<std::string> allowed_hosts;

@@ -19,6 +19,7 @@
 #include "net/unique_fd.hpp"
 #include "observe/live_status.hpp"
 #include "protocol/limits.hpp"
+#include "ringtunnel/ingress_spec.hpp"
 #include "ringtunnel/tunnel_spec.hpp"
 #include "runtime/engine.hpp"
 #include "runtime/result.hpp"
@@ -34,6 +35,9 @@ struct ClientOptions {
   std::vector<ForwardSpec> forwards;
   /// `-R`: ports the server opens for this client; session 0 asks for them each time it is up.
   std::vector<ExposeSpec> exposes;
+  /// `--http`, `--https`, `--local-addr`: names the server's ingress routes to this client;
+  /// session 0 claims them each time it is up, as the -R ports.
+  std::vector<IngressSpec> ingress;
   std::optional<std::string> token;  ///< the server's enrolment token
   TrustOptions trust;                ///< host_port is filled in by the client
   unsigned sessions = 0;             ///< 0: one per reactor
@@ -194,6 +198,8 @@ class Client {
   /// The -R tunnel a server-opened stream names (its OPEN's tunnel, kind and port), or null.
   const ExposeSpec* exposure_named(std::string_view tunnel, bool udp,
                                    std::uint16_t port) const noexcept;
+  /// The --http/--https name a server-opened stream names ("http:NAME", "tls:NAME"), or null.
+  const IngressSpec* ingress_named(std::string_view tunnel) const noexcept;
   ClientCore* core(unsigned id) noexcept { return cores_[id].get(); }
 
  private:

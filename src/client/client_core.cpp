@@ -63,7 +63,7 @@ Task<void> ClientCore::keeper(Slot& slot) {
     if (setup == Setup::up) {
       slot.backoff.reset();
       // Session 0 carries the -R ports: the server opens them for it, each time it is up.
-      if (slot.index == 0 && slot.session != nullptr && !client.options().exposes.empty()) {
+      if (slot.index == 0 && slot.session != nullptr && (!client.options().exposes.empty() || !client.options().ingress.empty())) {
         co_await client.expose_all(*this, slot.session);
       }
       if (slot.ever_up) {

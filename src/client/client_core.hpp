@@ -88,8 +88,16 @@ struct ClientCore final : tunnel::SessionHandler, tunnel::UdpRelayOwner {
   /// else the server asks for is refused.
   void on_open_request(tunnel::Session& session, tunnel::Stream& stream,
                        const protocol::Open& request) override;
+  /// What a visitor's stream connects to here: a -R port's or an ingress name's service.
+  struct LocalService {
+    std::string_view label;  // "expose 8080:localhost:3000", "http app", for log lines
+    const std::string& host;
+    std::uint16_t port;
+    bool udp = false;
+    ProxyProtocol proxy = ProxyProtocol::none;
+  };
   runtime::Task<void> connect_local(tunnel::Session& session, tunnel::Stream& stream,
-                                    const ExposeSpec& spec);
+                                    LocalService service);
   void on_session_end(tunnel::Session& session, std::error_code reason) override;
   void on_peer_goaway(tunnel::Session& session, const protocol::GoAway& goaway) override;
   void on_stream_slot_free(tunnel::Session& session) override;

@@ -5,6 +5,7 @@
 #include "config/data_dir.hpp"
 #include "config/identity_files.hpp"
 #include "crypto/fingerprint.hpp"
+#include "crypto/hash.hpp"
 #include "observe/log.hpp"
 
 namespace ringtunnel::client {
@@ -67,6 +68,49 @@ bool parse_exposes(const std::vector<std::string>& texts, std::vector<ExposeSpec
 
 namespace {
 
+bool add_ingress(const std::string& text, IngressKind kind, std::vector<IngressSpec>& out,
+                 std::string* failure) {
+  std::string error;
+  auto spec = parse_ingress_spec(text, kind, &error);
+  if (!spec) {
+    *failure = error;
+    return false;
+  }
+  for (const IngressSpec& earlier : out) {
+    // The server holds one claim per ingress and name.
+    if (earlier.kind == spec->kind && earlier.name == spec->name) {
+      *failure = "--" + std::string(to_string(kind)) + " " + earlier.text() + " and " +
+                 spec->text() + " both publish the name '" + spec->name + "'";
+      return false;
+    }
+  }
+  out.push_back(*spec);
+  return true;
+}
+
+bool parse_ingress(const ClientSetup& setup, std::vector<IngressSpec>& out, std::string* failure) {
+  for (const std::string& text : setup.http) {
+    if (!add_ingress(text, IngressKind::http, out, failure)) return false;
+  }
+  for (const std::string& text : setup.https) {
+    if (!add_ingress(text, IngressKind::tls, out, failure)) return false;
+  }
+  return true;
+}
+
+std::string default_tunnel_id(std::span<const std::byte, 32> public_key) {
+  // "c" and 11 hex digits of the key's SHA-256: a DNS label, the same on every run, and not
+  // the key itself (the name is public).
+  static constexpr char kHex[] = "0123456789abcdef";
+  const crypto::Sha256Digest digest = crypto::sha256(public_key);
+  std::string name = "c";
+  for (std::size_t i = 0; name.size() < 12; ++i) {
+    const auto byte = std::to_integer<unsigned>(digest[i / 2]);
+    name += kHex[i % 2 == 0 ? byte >> 4 : byte & 0xf];
+  }
+  return name;
+}
+
 // The TLS context and how the server's certificate is checked; contradictory flags refused.
 bool prepare_tls(const ClientSetup& setup, ClientOptions& options, std::string* failure) {
   crypto::tls::ClientConfig tls;
@@ -119,9 +163,11 @@ bool prepare_client(const ClientSetup& setup, PreparedClient& out, std::string* 
   options.server_port = setup.server_port;
   if (!parse_forwards(setup.forwards, setup.bind, options.forwards, failure)) return false;
   if (!parse_exposes(setup.exposes, options.exposes, failure)) return false;
-  if (options.forwards.empty() && options.exposes.empty()) {
-    *failure = "nothing to forward: give at least one -L LOCAL_PORT:REMOTE_PORT or "
-               "-R PUBLIC_PORT:LOCAL_PORT";
+  if (!parse_ingress(setup, options.ingress, failure)) return false;
+  if (options.forwards.empty() && options.exposes.empty() && options.ingress.empty() &&
+      !setup.local_addr) {
+    *failure = "nothing to forward: give at least one -L LOCAL_PORT:REMOTE_PORT, "
+               "-R PUBLIC_PORT:LOCAL_PORT or --http NAME=LOCAL_PORT";
     return false;
   }
   if (setup.server_fingerprint && !valid_fingerprint(*setup.server_fingerprint)) {
@@ -162,6 +208,14 @@ bool prepare_client(const ClientSetup& setup, PreparedClient& out, std::string* 
   options.known_hosts_path = setup.known_hosts_file.value_or(dir->file("known_hosts"));
   if (setup.transport == tunnel::Transport::tls && !prepare_tls(setup, options, failure)) {
     return false;
+  }
+  if (setup.local_addr) {
+    const std::string name = setup.tunnel_id.value_or(default_tunnel_id(identity->public_key()));
+    if (!add_ingress(setup.local_addr->empty() ? "" : name + "=" + *setup.local_addr,
+                     IngressKind::http, options.ingress, failure)) {
+      *failure = "--local-addr/--tunnel-id: " + *failure;
+      return false;
+    }
   }
   out.identity.emplace(std::move(identity).value());
   out.data_dir = dir->path();

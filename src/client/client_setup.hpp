@@ -22,6 +22,11 @@ struct ClientSetup {
   std::uint16_t server_port = 9000;
   std::vector<std::string> forwards;  ///< `-L` texts
   std::vector<std::string> exposes;   ///< `-R` texts
+  std::vector<std::string> http;      ///< `--http NAME=[HOST:]PORT` texts
+  std::vector<std::string> https;     ///< `--https NAME=[HOST:]PORT` texts
+  /// `--local-addr [HOST:]PORT`: one more --http, named `tunnel_id` (default: from the key).
+  std::optional<std::string> local_addr;
+  std::optional<std::string> tunnel_id;
   std::string bind = "localhost";     ///< BIND for a forward that names none
   std::optional<std::string> token;
   bool accept_new_host = false;

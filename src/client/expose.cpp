@@ -43,6 +43,17 @@ const ExposeSpec* Client::exposure_named(std::string_view tunnel, bool udp,
   return nullptr;
 }
 
+const IngressSpec* Client::ingress_named(std::string_view tunnel) const noexcept {
+  for (const IngressSpec& spec : options_.ingress) {
+    const std::string_view prefix = spec.kind == IngressKind::http ? "http:" : "tls:";
+    if (tunnel.size() == prefix.size() + spec.name.size() && tunnel.starts_with(prefix) &&
+        tunnel.substr(prefix.size()) == spec.name) {
+      return &spec;
+    }
+  }
+  return nullptr;
+}
+
 Task<void> Client::expose_all(ClientCore& core0, tunnel::Session* const& session) {
   for (const ExposeSpec& spec : options_.exposes) {
     if (core0.stopping || session == nullptr) break;
@@ -63,14 +74,40 @@ Task<void> Client::expose_all(ClientCore& core0, tunnel::Session* const& session
                         protocol::to_string(protocol::reason_of(granted.error())), message);
     }
   }
+  for (const IngressSpec& spec : options_.ingress) {
+    if (core0.stopping || session == nullptr) break;
+    std::string message;
+    const std::uint8_t kind = spec.kind == IngressKind::http ? protocol::kOpenKindHttpExpose
+                                                             : protocol::kOpenKindTlsExpose;
+    // A named target, as above: g++ 12 destroys a temporary argument of a co_await'ed call twice.
+    tunnel::OpenTarget target{"", 0, spec.name};
+    auto granted = co_await session->request(kind, std::move(target), &message);
+    if (granted) {
+      observe::log_info("{} {}: the server routes requests for it to {}:{}", to_string(spec.kind),
+                        spec.name, spec.local_host, spec.local_port);
+    } else if (granted.error() == std::errc::operation_canceled) {
+      break;
+    } else {
+      observe::log_warn("{} {}: the server refuses it: {}: {}", to_string(spec.kind), spec.name,
+                        protocol::to_string(protocol::reason_of(granted.error())), message);
+    }
+  }
 }
 
 void ClientCore::on_open_request(tunnel::Session& session, tunnel::Stream& stream,
                                  const protocol::Open& request) {
   const bool udp = request.kind == protocol::kOpenKindUdp;
-  const ExposeSpec* spec = request.kind == protocol::kOpenKindTcp || udp
-                               ? client.exposure_named(request.tunnel, udp, request.port)
-                               : nullptr;
+  const bool tcp = request.kind == protocol::kOpenKindTcp;
+  const ExposeSpec* spec =
+      tcp || udp ? client.exposure_named(request.tunnel, udp, request.port) : nullptr;
+  const IngressSpec* name = tcp && spec == nullptr ? client.ingress_named(request.tunnel) : nullptr;
+  if (name != nullptr) {
+    ++tasks;
+    runtime::spawn(connect_local(session, stream,
+                                 LocalService{stream.target().tunnel, name->local_host,
+                                              name->local_port}));
+    return;
+  }
   if (spec == nullptr) {
     // Only what -R names is reachable: the server cannot make this client connect elsewhere.
     observe::log_warn(
@@ -81,16 +118,20 @@ void ClientCore::on_open_request(tunnel::Session& session, tunnel::Stream& strea
     return;
   }
   ++tasks;
-  runtime::spawn(connect_local(session, stream, *spec));
+  runtime::spawn(connect_local(session, stream,
+                               LocalService{stream.target().tunnel, spec->local_host,
+                                            spec->local_port,
+                                            spec->protocol == TransportProtocol::udp,
+                                            spec->proxy}));
 }
 
 Task<void> ClientCore::connect_local(tunnel::Session& session, tunnel::Stream& stream,
-                                     const ExposeSpec& spec) {
+                                     LocalService spec) {
   // Both stay valid until answered: a stream waiting for its answer holds its session open.
   net::SocketAddress visitor;
   net::SocketAddress public_address;
   const bool named = tunnel::parse_visitor_host(stream.target().host, visitor, public_address);
-  const bool udp = spec.protocol == TransportProtocol::udp;
+  const bool udp = spec.udp;
   runtime::OpOptions options{.timeout = client.options().connect_timeout,
                              .cancellation = &stream.connect_cancellation()};
   Reason reason = Reason::ok;
@@ -100,10 +141,10 @@ Task<void> ClientCore::connect_local(tunnel::Session& session, tunnel::Stream& s
     reason = Reason::protocol_error;
     message = "the visitor's address is malformed";
   } else if (auto addresses =
-                 co_await client.resolver().resolve(spec.local_host, spec.local_port, options);
+                 co_await client.resolver().resolve(spec.host, spec.port, options);
              !addresses) {
     reason = Reason::connect_failed;
-    message = net::resolve_error_text(spec.local_host, addresses.error());
+    message = net::resolve_error_text(spec.host, addresses.error());
   } else if (udp) {
     auto flow = net::connect_udp(addresses->front());
     if (flow) {
@@ -117,7 +158,7 @@ Task<void> ClientCore::connect_local(tunnel::Session& session, tunnel::Stream& s
     if (!connected) {
       reason = connected.error() == std::errc::connection_refused ? Reason::connect_refused
                                                                   : Reason::connect_failed;
-      message = "connect to " + spec.local_host + ":" + std::to_string(spec.local_port) +
+      message = "connect to " + spec.host + ":" + std::to_string(spec.port) +
                 " failed: " + connected.error().message();
     } else if (spec.proxy == ProxyProtocol::v2) {
       if (auto sent = send_proxy_header(connected->first.get(), visitor, public_address, false);
@@ -134,13 +175,13 @@ Task<void> ClientCore::connect_local(tunnel::Session& session, tunnel::Stream& s
   }
   if (reason == Reason::ok) {
     if (observe::log_enabled(observe::LogLevel::debug)) {
-      observe::log_debug("{}: expose {}: visitor {} connected to {}:{}", session.name(),
-                         spec.name(), visitor.to_string(), spec.local_host, spec.local_port);
+      observe::log_debug("{}: {}: visitor {} connected to {}:{}", session.name(), spec.label,
+                         visitor.to_string(), spec.host, spec.port);
     }
     session.accept(stream, std::move(local));
   } else {
     if (!stream.abandoned()) {
-      observe::log_warn("{}: expose {}: visitor {}: {}", session.name(), spec.name(),
+      observe::log_warn("{}: {}: visitor {}: {}", session.name(), spec.label,
                         named ? visitor.to_string() : stream.target().host, message);
     }
     session.refuse(stream, reason, message);

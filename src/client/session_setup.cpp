@@ -141,7 +141,8 @@ Task<Setup> ClientCore::connect_session(Slot& slot, std::string* why) {
   config.role = protocol::Role::client;
   config.receive_window = options.receive_window;
   // The server opens streams only for visitors of -R ports; without any, each would be refused.
-  config.max_peer_streams = options.exposes.empty() ? 16 : protocol::kMaxStreams;
+  config.max_peer_streams =
+      options.exposes.empty() && options.ingress.empty() ? 16 : protocol::kMaxStreams;
   config.peer_max_frame = params.max_frame;
   config.peer_max_streams = params.max_streams;
   config.heartbeat = options.heartbeat;

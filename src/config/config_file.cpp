@@ -199,6 +199,31 @@ bool Reader::read_value(const YAML::Node& value, const KeySpec& spec, Setting& s
       setting.values.push_back({text, line});
       return true;
     }
+    case Shape::named:
+      if (value.IsMap()) {
+        for (const auto& entry : value) {
+          const auto key = key_text(entry.first);
+          if (!key) return fail(line_of(entry.first), setting.where, "a name must be a single word");
+          if (!entry.second.IsScalar()) {
+            return fail(line_of(entry.second), setting.where + "." + *key,
+                        "expected one value, got " + shape_of(entry.second));
+          }
+          setting.values.push_back({*key + "=" + entry.second.Scalar(), line_of(entry.first)});
+        }
+        return true;
+      }
+      if (value.IsSequence()) {
+        for (const YAML::Node& item : value) {
+          if (!item.IsScalar() || item.Scalar().find('=') == std::string::npos) {
+            return fail(line_of(item), setting.where,
+                        "expected NAME=VALUE texts or a map {NAME: VALUE}, got " + shape_of(item));
+          }
+          setting.values.push_back({item.Scalar(), line_of(item)});
+        }
+        return true;
+      }
+      return fail(line, setting.where,
+                  "expected a map {NAME: VALUE} or a list of NAME=VALUE, got " + shape_of(value));
     case Shape::tunnels:
       return read_tunnels(value, spec.key == "expose" ? kExposes : kTunnels, setting);
   }

@@ -20,9 +20,17 @@ constexpr std::array kSchema = {
     KeySpec{"port", kClient | kServer, Shape::scalar, "--port"},
     KeySpec{"tunnels", kProfile, Shape::tunnels, "--local"},
     KeySpec{"expose", kProfile, Shape::tunnels, "--remote"},  // checked as -R, not -L
+    KeySpec{"http", kProfile, Shape::named, "--http"},    // {NAME: [HOST:]PORT}
+    KeySpec{"https", kProfile, Shape::named, "--https"},  // {NAME: [HOST:]PORT}
     // Client behaviour.
     KeySpec{"bind", kClient | kServer, Shape::scalar, "--bind"},
     KeySpec{"expose_bind", kServer, Shape::scalar, "--expose-bind"},
+    // The ingress (server): where it listens, the domain names live under, who holds which.
+    KeySpec{"http_bind", kServer, Shape::scalar, "--http-bind"},
+    KeySpec{"https_bind", kServer, Shape::scalar, "--https-bind"},
+    KeySpec{"domain", kServer, Shape::scalar, "--domain"},
+    KeySpec{"http_timeout", kServer, Shape::scalar, "--http-timeout"},
+    KeySpec{"reserved_names", kServer, Shape::named, "--reserve-name"},  // {NAME: SHA256:...}
     KeySpec{"accept_new_host", kClient, Shape::boolean, "--accept-new-host"},
     KeySpec{"server_fingerprint", kClient, Shape::scalar, "--server-fingerprint"},
     KeySpec{"sessions", kClient, Shape::scalar, "--sessions"},

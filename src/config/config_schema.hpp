@@ -27,6 +27,9 @@ enum class Shape {
   /// A list of tunnel strings and maps: `tunnels:` as -L ("L:R[:udp]" or {local, remote,
   /// mode, host, bind}), `expose:` as -R ("P:L[:udp]" or {public, local, ...}).
   tunnels,
+  /// Names and what each stands for: a map {NAME: VALUE} or a list of "NAME=VALUE" texts, each
+  /// one value "NAME=VALUE" of a repeatable flag (`http:` as --http, `reserved_names:`).
+  named,
 };
 
 struct KeySpec {

@@ -56,6 +56,10 @@ profiles:
     #   - "8080:3000"                         # PUBLIC:LOCAL ([BIND:]PUBLIC:[HOST:]LOCAL[:udp][,proxy_protocol=v2])
     #   - "5353:53:udp"                       # a UDP service
     #   - {public: 8443, local: 443, host: web.internal, bind: 0.0.0.0, mode: tcp, proxy_protocol: v2}
+    # http:                  # names on the server's HTTP ingress, as --http takes them
+    #   app: 3000                             # Host app.<domain> -> localhost:3000 ([HOST:]PORT)
+    # https:                 # names on its TLS ingress (SNI), passed through to a TLS service here
+    #   app: 127.0.0.1:8443
     # verbose: 1             # any defaults: key may be overridden here
 
 # `ringtunnel server` on this machine.
@@ -63,6 +67,12 @@ server:
   # port: 9000
   # bind: 0.0.0.0
   # expose_bind: 0.0.0.0     # where clients' exposed ports (-R) listen; a client may name a narrower address
+  # http_bind: 0.0.0.0:80    # the HTTP ingress: requests routed by Host to clients' --http names
+  # https_bind: 0.0.0.0:443  # the TLS ingress: connections routed by SNI, passed through
+  # domain: example.com      # names live under it: Host app.example.com is the name app
+  # http_timeout: 60         # seconds a client's service has to start answering (then 504)
+  # reserved_names:          # names only one client key may claim
+  #   app: SHA256:...
   # max_clients: 10          # re-read on SIGHUP
   # allowed_ports: [5432, 6379, 8000-8100]   # re-read on SIGHUP; default every port
   # allowed_hosts: [db.internal, 10.0.0.0/8] # re-read on SIGHUP; default localhost only

@@ -94,6 +94,10 @@ void deliver_release(runtime::Reactor&, runtime::CoreMessage& message) {
 }  // namespace
 
 Task<void> ServerCore::expose(tunnel::Session& session, tunnel::Stream& stream, std::uint8_t kind) {
+  if (protocol::is_ingress_kind(kind)) {
+    co_await expose_name(session, stream, kind);
+    co_return;
+  }
   // The session stays valid until the stream is answered (a stream waiting for its answer
   // holds its session open).
   const tunnel::OpenTarget request = stream.target();
@@ -265,6 +269,14 @@ void ServerCore::drop_exposure(std::uint64_t id, std::string_view why) {
   auto it = exposures.find(id);
   if (it == exposures.end() || it->second->session == nullptr) return;
   Exposure& exposure = *it->second;
+  if (exposure.ingress) {
+    observe::log_info("{}: {} name '{}' released: {} ({} visitor(s))", exposure.session->name(),
+                      *exposure.ingress == IngressKind::http ? "http" : "tls", exposure.tunnel,
+                      why, exposure.visitors);
+    release_name(*exposure.ingress, exposure.tunnel, id);
+    exposures.erase(it);  // visitors already carried go on: they hold the session, not this
+    return;
+  }
   observe::log_info("{}: exposure '{}' on {} closed: {} ({} visitor(s))", exposure.session->name(),
                     exposure.tunnel, exposure.bound.to_string(), why, exposure.visitors);
   exposure.session = nullptr;

@@ -61,6 +61,7 @@ Server::Server(ServerOptions options, crypto::Ed25519PrivateKey identity,
       identity_(std::move(identity)),
       resolver_(resolver),
       admission_(std::move(keys), options_.admission),
+      names_(options_.reserved_names),
       cores_(reactors) {}
 
 Server::~Server() = default;
@@ -75,7 +76,24 @@ Result<void> Server::start_on(runtime::Reactor& reactor) {
   cores_[reactor.id()] = std::move(core);
   ++ref.tasks;
   runtime::spawn(ref.accept_loop());
+  // The ingress listens on every core too; whichever accepts routes to the name's core.
+  if (auto ingress = ref.start_ingress(); !ingress) {
+    failed_listener_.store(ref.ingress_listeners.size() == 0 && options_.http_bind ? 1 : 2);
+    ref.stop();
+    return ingress.error();
+  }
   return {};
+}
+
+std::string Server::failed_address() const {
+  switch (failed_listener_.load()) {
+    case 1:
+      return options_.http_bind->to_string() + " (--http-bind)";
+    case 2:
+      return options_.https_bind->to_string() + " (--https-bind)";
+    default:
+      return options_.listen.to_string();
+  }
 }
 
 void Server::stop_on(runtime::Reactor& reactor) {
@@ -203,6 +221,9 @@ ServerTotals Server::totals() const {
     sum.datagrams_dropped += t.datagrams_dropped;
     sum.exposures += t.exposures;
     sum.exposures_refused += t.exposures_refused;
+    sum.ingress_connections += t.ingress_connections;
+    sum.ingress_requests += t.ingress_requests;
+    sum.ingress_errors += t.ingress_errors;
     sum.visitors += t.visitors;
   }
   return sum;
@@ -396,6 +417,10 @@ void ServerCore::stop() {
   if (stopping) return;
   stopping = true;
   if (acceptor) acceptor->stop();
+  for (auto& ingress : ingress_listeners) {
+    if (ingress->acceptor) ingress->acceptor->stop();
+  }
+  for (int fd : ingress_visitors) ::shutdown(fd, SHUT_RD);
   for (int fd : handshaking) ::shutdown(fd, SHUT_RDWR);
   std::vector<std::uint64_t> exposed;
   for (const auto& [id, exposure] : exposures) exposed.push_back(id);

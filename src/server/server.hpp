@@ -2,9 +2,12 @@
 // Server: accepts clients on every core, runs their handshakes and sessions, connects targets.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <memory>
 #include <vector>
 
@@ -21,6 +24,7 @@
 #include "runtime/task.hpp"
 #include "server/admission.hpp"
 #include "server/exposure_registry.hpp"
+#include "server/name_registry.hpp"
 #include "server/policy.hpp"
 #include "server/policy_settings.hpp"
 #include "tunnel/heartbeat.hpp"
@@ -48,6 +52,15 @@ struct ServerOptions {
   /// Where exposed ports (-R) listen unless a client names an address this allows: 0.0.0.0
   /// (every IPv4 interface) by default; `::` allows any address.
   net::SocketAddress expose_bind = net::SocketAddress::ipv4(0, 0);
+  /// The ingress (docs/architecture.md "Ingress"): where each listens (every core, with
+  /// SO_REUSEPORT), the domain names live under (lower-case, no trailing dot), how long a
+  /// client's service has to start its response, and the names reserved for one key (by its
+  /// fingerprint).
+  std::optional<net::SocketAddress> http_bind;
+  std::optional<net::SocketAddress> https_bind;
+  std::string domain;
+  std::chrono::milliseconds http_timeout{std::chrono::seconds(60)};
+  std::map<std::string, std::string, std::less<>> reserved_names;
 };
 
 /// Counters summed over every core (read after the engine has stopped).
@@ -67,6 +80,9 @@ struct ServerTotals {
   std::uint64_t exposures = 0;          ///< exposure requests granted (-R)
   std::uint64_t exposures_refused = 0;
   std::uint64_t visitors = 0;           ///< connections accepted on exposed ports
+  std::uint64_t ingress_connections = 0;  ///< accepted on --http-bind / --https-bind
+  std::uint64_t ingress_requests = 0;     ///< HTTP requests answered through the ingress
+  std::uint64_t ingress_errors = 0;       ///< answered by the ingress itself (4xx/5xx pages)
 };
 
 struct ServerCore;
@@ -111,11 +127,16 @@ class Server {
   Admission& admission() noexcept { return admission_; }
   /// Core 0 only: who holds each exposed port.
   ExposureRegistry& exposures() noexcept { return exposures_; }
+  /// Core 0 only: who holds each ingress name.
+  NameRegistry& names() noexcept { return names_; }
   unsigned reactors() const noexcept { return static_cast<unsigned>(cores_.size()); }
   /// Reactor `id`'s share (null if it never started); touched only on that reactor.
   ServerCore* core(unsigned id) noexcept { return cores_[id].get(); }
   /// Core 0 only: another core has finished stopping.
   void core_stopped(runtime::Reactor& core0);
+  /// After a start_on failed: the address it could not listen on (the tunnel port's, or an
+  /// ingress's).
+  std::string failed_address() const;
   /// Core 0 only: every other core has stopped.
   bool others_stopped() const noexcept { return cores_stopped_ + 1 >= cores_.size(); }
 
@@ -125,6 +146,8 @@ class Server {
   net::Resolver& resolver_;
   Admission admission_;  // touched on core 0 only
   ExposureRegistry exposures_;  // core 0 only
+  NameRegistry names_;          // core 0 only
+  std::atomic<int> failed_listener_{0};  // 0 the tunnel port, 1 --http-bind, 2 --https-bind
   std::vector<std::unique_ptr<ServerCore>> cores_;
   unsigned cores_stopped_ = 0;  // core 0 only
   bool reloading_ = false;      // core 0 only

@@ -4,6 +4,9 @@
 
 #include <chrono>
 #include <memory>
+#include <optional>
+#include <string_view>
+#include <vector>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -11,6 +14,7 @@
 #include "observe/log.hpp"
 #include "runtime/acceptor.hpp"
 #include "runtime/task.hpp"
+#include "server/request_log.hpp"
 #include "server/server.hpp"
 #include "tunnel/channel.hpp"
 #include "tunnel/handshake.hpp"
@@ -72,6 +76,8 @@ struct ServerCore final : tunnel::SessionHandler, tunnel::UdpRelayOwner {
     std::unique_ptr<runtime::Acceptor> acceptor;  // TCP
     std::atomic<std::uint32_t> udp_flows{0};
     std::unique_ptr<tunnel::UdpRelay> relay;  // UDP: each visitor source is a flow
+    /// Set for an ingress name (no socket of its own: the ingress listeners route to it).
+    std::optional<IngressKind> ingress;
     std::uint64_t visitors = 0;
     std::chrono::steady_clock::time_point last_refusal_log{};
   };
@@ -91,6 +97,31 @@ struct ServerCore final : tunnel::SessionHandler, tunnel::UdpRelayOwner {
   tunnel::Session* session_for_flow(tunnel::UdpRelay& relay) override;
   void relay_started(tunnel::UdpRelay& relay) override;
   void relay_ended(tunnel::UdpRelay& relay) override;
+
+  // ---- the ingress (ingress.cpp, http_relay.cpp) --------------------------------------
+  struct IngressListener {
+    IngressKind kind = IngressKind::http;
+    net::SocketAddress address;
+    net::UniqueFd fd;
+    std::unique_ptr<runtime::Acceptor> acceptor;
+  };
+  /// Opens this core's --http-bind / --https-bind listeners (SO_REUSEPORT) and accepts.
+  Result<void> start_ingress();
+  runtime::Task<void> serve_ingress(IngressListener& ingress);
+  /// Reads a visitor's first request head (or peeks its ClientHello), finds who holds the
+  /// name on core 0, and hands the connection to that core (carry_ingress_visitor).
+  runtime::Task<void> route_http_visitor(net::UniqueFd visitor);
+  runtime::Task<void> route_tls_visitor(net::UniqueFd visitor);
+  /// On the core of exposure `id`: a stream to its client for the visitor; for HTTP through
+  /// relay_http, which starts with `first` (the bytes read while routing).
+  void carry_ingress_visitor(std::uint64_t id, IngressKind kind, net::UniqueFd visitor,
+                             std::vector<std::byte> first);
+  /// The ingress's own answer (an error page), then a short linger and the close.
+  runtime::Task<void> answer_visitor(net::UniqueFd visitor, int status, std::string detail);
+  /// Answers an ingress name claim (OPEN kind 7 or 8).
+  runtime::Task<void> expose_name(tunnel::Session& session, tunnel::Stream& stream,
+                                  std::uint8_t kind);
+  void release_name(IngressKind kind, std::string_view name, std::uint64_t id);
 
   void on_open_request(tunnel::Session& session, tunnel::Stream& stream,
                        const protocol::Open& request) override;
@@ -115,6 +146,11 @@ struct ServerCore final : tunnel::SessionHandler, tunnel::UdpRelayOwner {
   std::unordered_map<std::uint64_t, std::unique_ptr<Exposure>> exposures;  // by id
   std::uint64_t exposures_made = 0;  // for ids: (core << 48) | count
   ServerTotals totals;
+  std::vector<std::unique_ptr<IngressListener>> ingress_listeners;
+  /// Visitor sockets being routed or relayed here: stop() shuts their reading side, so each
+  /// finishes the requests it has and closes.
+  std::unordered_set<int> ingress_visitors;
+  RequestLog request_log;  ///< the last HTTP requests through the ingress on this core
   // Refusals at accept are logged at most once a second per core (a flood must not flood logs).
   std::chrono::steady_clock::time_point last_accept_refusal_log{};
   std::uint64_t suppressed_accept_refusals = 0;

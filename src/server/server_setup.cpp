@@ -9,7 +9,9 @@
 #include "config/identity_files.hpp"
 #include "config/server_settings.hpp"
 #include "net/socket.hpp"
+#include "http/route.hpp"
 #include "observe/log.hpp"
+#include "ringtunnel/tunnel_spec.hpp"
 
 namespace ringtunnel::server {
 namespace {
@@ -31,6 +33,71 @@ Result<net::SocketAddress> flag_address(std::string_view flag, const std::string
              " (use an IP address, localhost, or 0.0.0.0 / :: for every interface)";
   }
   return address;
+}
+
+// --http-bind / --https-bind ADDR:PORT (IPv6 in brackets); nullopt for empty text.
+bool ingress_address(std::string_view flag, const std::string& value,
+                     std::optional<net::SocketAddress>& out, std::string* failure) {
+  if (value.empty()) return true;
+  const auto colon = value.rfind(':');
+  unsigned port = 0;
+  bool digits = colon != std::string::npos && colon + 1 < value.size() && colon + 6 >= value.size();
+  for (std::size_t i = colon + 1; digits && i < value.size(); ++i) {
+    digits = value[i] >= '0' && value[i] <= '9';
+    port = port * 10 + static_cast<unsigned>(value[i] - '0');
+  }
+  if (!digits || port == 0 || port > 65535 || colon == 0) {
+    *failure = std::string(flag) + " '" + value +
+               "': expected ADDR:PORT, e.g. 0.0.0.0:80 or [::]:443 (PORT 1-65535)";
+    return false;
+  }
+  auto address = flag_address(flag, value.substr(0, colon), static_cast<std::uint16_t>(port),
+                              failure);
+  if (!address) return false;
+  out = *address;
+  return true;
+}
+
+bool prepare_ingress(const ServerSetup& setup, ServerOptions& options, std::string* failure) {
+  if (!ingress_address("--http-bind", setup.http_bind, options.http_bind, failure) ||
+      !ingress_address("--https-bind", setup.https_bind, options.https_bind, failure)) {
+    return false;
+  }
+  if (options.http_bind && options.https_bind && *options.http_bind == *options.https_bind) {
+    *failure = "--http-bind and --https-bind are both " + options.http_bind->to_string();
+    return false;
+  }
+  std::string domain = setup.domain;
+  for (char& c : domain) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  if (domain.ends_with('.')) domain.pop_back();
+  if (!domain.empty() && classify_host(domain) != HostKind::name) {
+    *failure = "--domain '" + setup.domain + "' is not a domain name (e.g. tunnels.example.com)";
+    return false;
+  }
+  options.domain = domain;
+  options.http_timeout = setup.http_timeout;
+  for (const std::string& text : setup.reserved_names) {
+    const auto equals = text.find('=');
+    std::string name = text.substr(0, equals == std::string::npos ? 0 : equals);
+    for (char& c : name) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    const std::string fingerprint = equals == std::string::npos ? "" : text.substr(equals + 1);
+    if (!http::is_tunnel_name(name) || !fingerprint.starts_with("SHA256:") ||
+        fingerprint.size() != 7 + 43) {
+      *failure = "--reserve-name '" + text +
+                 "': expected NAME=SHA256:... (a DNS label, then a client key's fingerprint as "
+                 "the server logs it)";
+      return false;
+    }
+    if (!options.reserved_names.emplace(name, fingerprint).second) {
+      *failure = "--reserve-name: the name '" + name + "' is reserved twice";
+      return false;
+    }
+  }
+  return true;
 }
 
 // The enrolment token: the one given, else the server_token file in the data dir, made when
@@ -122,6 +189,7 @@ bool prepare_server(const ServerSetup& setup, const config::ConfigFile& file, Pr
     return false;
   }
   out.options.expose_bind = *expose_bind;
+  if (!prepare_ingress(setup, out.options, failure)) return false;
   PolicyFlags& policy_flags = out.options.policy_flags;
   if (setup.allowed_ports) {
     policy_flags.ports = PortSet::parse(*setup.allowed_ports, &error);
@@ -223,7 +291,7 @@ ServerStart start_on_every_core(runtime::Engine& engine, Server& server, std::st
   for (unsigned seen = tried.load(); seen < engine.size(); seen = tried.load()) tried.wait(seen);
   if (failed) {
     *failure =
-        "cannot listen on " + server.options().listen.to_string() + ": " + std::strerror(failed);
+        "cannot listen on " + server.failed_address() + ": " + std::strerror(failed);
     engine.stop();
     return ServerStart::listen_failed;
   }

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "config/config_file.hpp"
 #include "crypto/authorized_keys.hpp"
@@ -25,6 +26,13 @@ struct ServerSetup {
   std::uint16_t port = 9000;     ///< 0: any free port (the real one is in options.listen)
   /// Where exposed ports (-R) listen: an IP address, localhost, 0.0.0.0 or ::.
   std::string expose_bind = "0.0.0.0";
+  /// The ingress: ADDR:PORT each (empty: off), the domain names live under, how long a
+  /// client's service has to answer, and NAME=SHA256:... reservations.
+  std::string http_bind;
+  std::string https_bind;
+  std::string domain;
+  std::chrono::milliseconds http_timeout{std::chrono::seconds(60)};
+  std::vector<std::string> reserved_names;
   std::optional<std::string> data_dir;  ///< nullopt: $RINGTUNNEL_DATA_DIR, else ~/.ringtunnel
   std::optional<std::string> token;     ///< nullopt: the server_token file in the data dir
   bool trust_first_client = false;
