@@ -53,7 +53,7 @@ TEST_CASE("ingress specs: each mistake named", "[config][ingress]") {
   CHECK(error_of("app=0.0.0.0:80").find("unspecified address") != std::string::npos);
   CHECK(error_of("app=bad host:80").find("host 'bad host'") != std::string::npos);
   CHECK(error_of("app=:80").find("the host before ':' is empty") != std::string::npos);
-  CHECK(error_of("app=80", IngressKind::tls).starts_with("--https "));
+  CHECK(error_of("app", IngressKind::tls).starts_with("--https "));
   CHECK(error_of(std::string(400, 'a')).find("longer than 320 bytes") != std::string::npos);
   // Peer or user text is quoted safely.
   CHECK(error_of("a\x01=1").find("\\x01") != std::string::npos);

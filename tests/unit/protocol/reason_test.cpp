@@ -43,16 +43,19 @@ TEST_CASE("every reason code of section 5 has its number and name", "[protocol][
       {Reason::tls_failed, "tls_failed"},
       {Reason::port_in_use, "port_in_use"},
       {Reason::port_claimed, "port_claimed"},
+      {Reason::name_claimed, "name_claimed"},
+      {Reason::name_reserved, "name_reserved"},
+      {Reason::no_ingress, "no_ingress"},
   };
-  const int codes[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12,
-                       16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
+  const int codes[] = {0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 16, 17, 18, 19,
+                       20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35};
   static_assert(std::size(table) == std::size(codes));
   for (std::size_t i = 0; i < std::size(table); ++i) {
     CHECK(static_cast<int>(table[i].first) == codes[i]);
     CHECK_THAT(to_string(table[i].first), Equals(table[i].second));
     CHECK(is_known(table[i].first));
   }
-  for (int unassigned : {13, 14, 15, 33, 255, 65535}) {
+  for (int unassigned : {13, 14, 15, 36, 255, 65535}) {
     CHECK_THAT(to_string(static_cast<Reason>(unassigned)), Equals("unknown"));
     CHECK_FALSE(is_known(static_cast<Reason>(unassigned)));
   }
