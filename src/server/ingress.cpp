@@ -210,6 +210,9 @@ Task<void> ServerCore::serve_ingress(IngressListener& ingress) {
   while (!stopping) {
     auto visitor = co_await ingress.acceptor->accept();
     if (visitor) {
+      // The relay writes heads and bodies in separate sends: without TCP_NODELAY, Nagle holds
+      // the second behind the visitor's delayed ACK (40 ms a request).
+      (void)net::set_tcp_nodelay(visitor->get());
       ++totals.ingress_connections;
       ++tasks;
       runtime::spawn(ingress.kind == IngressKind::http ? route_http_visitor(std::move(*visitor))
