@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: MIT
 # run_all.sh BUILD_DIR BENCH...: what `ninja -C BUILD_DIR bench` runs. The micro benches first
 # (console table + JSON), then the end-to-end relay comparison (run.py), the tunnel comparison
-# against ssh -L and stunnel (tunnel.py) and UDP / latency under load (mixed.py), each one
-# markdown table + JSON, all results under BUILD_DIR/bench-results/. Pass
+# against ssh -L and stunnel (tunnel.py), UDP / latency under load (mixed.py) and the HTTP
+# ingress against direct nginx with wrk (ingress.py), each one markdown table + JSON, all
+# results under BUILD_DIR/bench-results/. Pass
 # RINGTUNNEL_BENCH_QUICK=1 for quick end-to-end runs. Every driver runs even if an earlier one
 # fails; the exit status is non-zero if any did.
 set -euo pipefail
@@ -44,4 +45,8 @@ echo "== end-to-end: ringtunnel (native, TLS) vs ssh -L vs stunnel vs direct TCP
 echo
 echo "== end-to-end: UDP, and latency beside a bulk stream: ringtunnel vs direct (same run)"
 /usr/bin/python3 "$here/e2e/mixed.py" --build-dir "$build" --out "$out" "${quick[@]}" || status=$?
+
+echo
+echo "== end-to-end: HTTP ingress vs direct (wrk)"
+/usr/bin/python3 "$here/e2e/ingress.py" --build-dir "$build" --out "$out" "${quick[@]}" || status=$?
 exit "$status"
