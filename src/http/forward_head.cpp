@@ -34,6 +34,12 @@ bool is_hop_by_hop(std::string_view name, const std::vector<std::string>& option
     if (equals_ignoring_case(name, fixed)) return true;
   }
   if (equals_ignoring_case(name, "upgrade")) return !upgrade;
+  // The fields that frame and route the message are never dropped because Connection names
+  // them: "Connection: content-length" would otherwise strip the length the ingress used, and
+  // the service would read the body as a request of its own (smuggled past the checks).
+  for (std::string_view framing : {"host", "content-length", "transfer-encoding"}) {
+    if (equals_ignoring_case(name, framing)) return false;
+  }
   for (const std::string& option : options) {
     if (equals_ignoring_case(name, option)) {
       // "Connection: upgrade" names Upgrade, which an upgrade keeps.

@@ -50,6 +50,15 @@ TEST_CASE("a forwarded request loses hop-by-hop fields and gets X-Forwarded-*", 
   CHECK(out.ends_with("Connection: upgrade\r\n\r\n"));
 }
 
+TEST_CASE("Connection cannot strip the fields that frame or route a request", "[forward]") {
+  std::string out;
+  append_forwarded_request(parsed("POST / HTTP/1.1\r\nHost: a\r\nConnection: content-length, host,"
+                                  " transfer-encoding\r\nContent-Length: 5\r\n\r\n"),
+                           kVisitor, out);
+  CHECK(out.find("Content-Length: 5\r\n") != std::string::npos);
+  CHECK(out.find("Host: a\r\n") != std::string::npos);
+}
+
 TEST_CASE("a forwarded response loses hop-by-hop fields; close and upgrade said", "[forward]") {
   ResponseHead head;
   head.status = 200;
